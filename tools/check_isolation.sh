@@ -29,7 +29,7 @@ for pkg in "$@"; do
     for sib in shared sparc modular_hyperteacher mesa_optimization lru_universality memory_adam nar_latent async_gnn cl_transfer l2m; do
       [ "$sib" = "$pkg" ] && continue
       [ "$sib" = shared ] && continue
-      if "$venv/bin/python" -c "import importlib.util,sys; sys.exit(importlib.util.find_spec('$sib') is None)" 2>/dev/null; then
+      if (cd /tmp && "$venv/bin/python" -I -c "import importlib.util,sys; sys.exit(importlib.util.find_spec('$sib') is None)" 2>/dev/null); then
         echo "sibling package $sib is importable in $pkg's venv"; ok=0
       fi
     done
