@@ -77,3 +77,29 @@ def test_default_results_dir(tmp_path):
     (pkg / "pyproject.toml").write_text("")
     mod = pkg / "src" / "mypkg" / "experiments" / "e.py"
     assert results.default_results_dir(mod, "full") == pkg / "results" / "full"
+
+
+def test_dirty_flag_ignores_results_folders(tmp_path):
+    import subprocess
+
+    def git(*a):
+        subprocess.run(["git", *a], cwd=tmp_path, check=True, capture_output=True)
+
+    git("init", "-q")
+    git("config", "user.email", "a@b")
+    git("config", "user.name", "a")
+    (tmp_path / "pkg" / "results").mkdir(parents=True)
+    (tmp_path / "pkg" / "code.py").write_text("x = 1\n")
+    (tmp_path / "pkg" / "results" / "r.json").write_text("{}\n")
+    git("add", "-A")
+    git("commit", "-qm", "init")
+    assert results.git_info(tmp_path)["dirty"] is False
+    (tmp_path / "pkg" / "results" / "r.json").write_text('{"a": 1}\n')
+    assert results.git_info(tmp_path)["dirty"] is False
+    (tmp_path / "pkg" / "code.py").write_text("x = 2\n")
+    assert results.git_info(tmp_path)["dirty"] is True
+
+
+def test_command_line_names_python_module():
+    cmd = results.command_line()
+    assert cmd.startswith("python")

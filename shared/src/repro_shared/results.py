@@ -44,7 +44,8 @@ def git_info(cwd: str | os.PathLike | None = None) -> dict[str, Any]:
         return out.stdout.strip() if out.returncode == 0 else None
 
     commit = _git("rev-parse", "HEAD")
-    status = _git("status", "--porcelain", "--untracked-files=no")
+    # results/ folders are the run's own outputs (a rerun rewrites tracked records): not "dirty" code
+    status = _git("status", "--porcelain", "--untracked-files=no", "--", ".", ":(exclude,glob)**/results/**")
     return {"commit": commit, "dirty": bool(status) if status is not None else None}
 
 
@@ -90,6 +91,14 @@ def framework_versions(names: Iterable[str] = _FRAMEWORKS) -> dict[str, str]:
         except importlib.metadata.PackageNotFoundError:
             continue
     return versions
+
+
+def command_line() -> str:
+    """The command as typed: ``python -m pkg.reproduce --scale quick`` (from ``sys.orig_argv``)."""
+    argv = list(getattr(sys, "orig_argv", sys.argv))
+    if argv and os.path.basename(argv[0]).startswith("python"):
+        argv[0] = "python"
+    return " ".join(shlex.quote(a) for a in argv)
 
 
 # --------------------------------------------------------------------------- tables
@@ -139,7 +148,7 @@ class RunRecord:
     git: dict[str, Any] = dataclasses.field(default_factory=git_info)
     machine: dict[str, Any] = dataclasses.field(default_factory=machine_info)
     versions: dict[str, str] = dataclasses.field(default_factory=framework_versions)
-    command: str = dataclasses.field(default_factory=lambda: " ".join(shlex.quote(a) for a in sys.argv))
+    command: str = dataclasses.field(default_factory=lambda: command_line())
     started_at: str = dataclasses.field(
         default_factory=lambda: _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"))
     wall_time_s: float | None = None
