@@ -171,7 +171,7 @@ def test_fast_path_needs_no_host_sync():
             for p in params:
                 p.grad = torch.zeros_like(p)
             opt.step()
-    with pytest.raises(Exception):  # the faithful path reads the replacement decision on the host
+    with pytest.raises(RuntimeError):  # the faithful path reads the replacement decision on the host
         opt = AdamCM(params, lr=1e-2, buffer_size=1, impl="faithful")
         for _ in range(3):
             opt.step()
