@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import shlex
+import sys
 from collections.abc import Sequence
 
 import numpy as np
@@ -21,7 +23,9 @@ PAPER = "Promoting Exploration in Memory-Augmented Adam using Critical Momenta (
 def new_record(experiment: str, scale: str, cfg: Config, seeds: Sequence[int], fields: Sequence[str]) -> RunRecord:
     """A run record whose config holds the fields this experiment reads."""
     config = {f: getattr(cfg, f) for f in fields}
-    return RunRecord(paper=PAPER, experiment=experiment, scale=scale, config=config, seeds=list(seeds))
+    command = " ".join(["python -m memory_adam.reproduce", *(shlex.quote(a) for a in sys.argv[1:])])
+    return RunRecord(paper=PAPER, experiment=experiment, scale=scale, config=config, seeds=list(seeds),
+                     command=command)
 
 
 def optimizer_settings(cfg: Config) -> OptimizerSettings:
