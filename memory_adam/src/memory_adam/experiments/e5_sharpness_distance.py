@@ -35,7 +35,7 @@ def plot(runs: dict, out: Path) -> str:
         lam = at_best(runs, opt, "lambda_max")
         axes[0][0].plot(at_best(runs, opt, "distance"), lam, "o", ms=4, alpha=0.7, label=opt)
         axes[0][1].plot(lam, np.array(at_best(runs, opt, "test_acc")) * 100, "o", ms=4, alpha=0.7, label=opt)
-    axes[0][0].set_xlabel("distance ||θ_T - θ_0||")
+    axes[0][0].set_xlabel("distance ‖θ_T − θ_0‖")
     axes[0][0].set_ylabel("λ_max (training loss)")
     axes[0][0].set_yscale("log")
     axes[0][1].set_xlabel("λ_max")
@@ -55,7 +55,7 @@ def run(cfg: Config, scale: str, out: Path):
              fmt_mean_ci(at_best(runs, opt, "distance")), fmt_mean_ci(at_best(runs, opt, "path_length"), digits=1)]
             for opt in DIGITS_OPTIMIZERS]
     rec.add_table("sharpness and distance at the end of training (mean ± 95% CI over seeds)",
-                  ["optimizer", "lr", "λ_max", "||θ_T - θ_0||", "path length Σ||Δθ||"], rows,
+                  ["optimizer", "lr", "λ_max", "‖θ_T − θ_0‖", "path length Σ‖Δθ‖"], rows,
                   caption="Digits CNN of E4 (data differ from the paper's CIFAR models). Paper Figs 7-8: CM reaches "
                           "lower λ_max and travels further (values not retrievable).")
     rec.metrics["per_optimizer"] = {opt: {"lr": best[opt], "lambda_max": at_best(runs, opt, "lambda_max"),
