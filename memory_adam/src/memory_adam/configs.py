@@ -1,7 +1,7 @@
 """Configurations per scale: every knob the experiments vary.
 
 quick: a few minutes on 2 (shared) CPU cores, the default of ``make reproduce-memory_adam``;
-full: about 60-75 minutes on 2 idle cores (3 seeds for the LSTM, 10 for the digits);
+full: about 45 minutes on 2 idle cores (3 seeds for the LSTM, 10 for the digits);
 gpu: wider sweeps sized for about 10 GPU minutes (untested: no GPU was available while building this package).
 """
 
