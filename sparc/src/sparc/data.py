@@ -41,7 +41,7 @@ ROLE_FILLER, ROLE_COLOUR, ROLE_CATEGORY, ROLE_SIZE = 0, 1, 2, 3
 # orders and positions; some templates drop an attribute. Weights favour fully specified phrases.
 SHAPE_TEMPLATES: tuple[tuple[str, float], ...] = (
     ("a {Z} {C} {S}", 3.0), ("a {C} {S}", 3.0), ("a {Z} {S} in {C}", 2.0), ("a {S} that is {C}", 2.0),
-    ("one {Z} {C} {S}", 1.0), ("the {C} {S}", 1.0), ("a {Z} {S}", 0.5), ("a {S}", 0.25),
+    ("a single {Z} {C} {S}", 1.0), ("the {C} {S}", 1.0), ("a {Z} {S}", 0.5), ("a {S}", 0.25),
 )
 DIGIT_TEMPLATES: tuple[tuple[str, float], ...] = (
     ("a {C} {S}", 3.0), ("the digit {S} in {C}", 2.0), ("a {S} written in {C}", 2.0), ("a {C} number {S}", 1.5),
