@@ -5,13 +5,13 @@ import json
 import numpy as np
 import pytest
 import torch
+from sparc.configs import CONFIGS
+from sparc.experiments import ablations, faithfulness, segmentation, zero_shot_retrieval
+from sparc.experiments.cost import cost_claims, loss_only_sweep
 
 from repro_shared.claims import Verdict
 from repro_shared.results import render_markdown
 from sparc import cost as C
-from sparc.configs import CONFIGS
-from sparc.experiments import ablations, faithfulness, segmentation, zero_shot_retrieval
-from sparc.experiments.cost import cost_claims, loss_only_sweep
 
 METRICS = ["zs_plain", "zs_ensemble", "zs_ensemble_heldout", "i2t_R@1", "i2t_R@5", "i2t_R@10", "t2i_R@1", "t2i_R@5",
            "t2i_R@10", "R@1_mean", "seg_colour_global", "seg_colour_local", "seg_category_global",
@@ -38,7 +38,8 @@ def test_experiments_build_records_with_claims(tmp_path):
     cfg = CONFIGS["quick"]
     seeds = [0, 1, 2]
     runs = fake_runs(cfg, seeds)
-    records = [zero_shot_retrieval.run(cfg, runs, seeds, "quick"), segmentation.run(cfg, runs, seeds, "quick", tmp_path),
+    records = [zero_shot_retrieval.run(cfg, runs, seeds, "quick"),
+               segmentation.run(cfg, runs, seeds, "quick", tmp_path),
                faithfulness.run(cfg, runs, seeds, "quick"), ablations.run(cfg, runs, seeds, "quick")]
     verdicts = {c.id: c.verdict for r in records for c in r.claims}
     # SPARC is better everywhere in the fake runs; the ablation ordering holds; SPARC - CLIP = 10 >> seed std 0.1
@@ -87,7 +88,8 @@ def test_cost_sweep_scaling_and_claims():
     # synthetic full-step sweeps: SPARC flat, FILIP growing -> reproduced; FILIP flat -> not
     step = {"clip": {b: {"flops": 100.0 * b, "peak_bytes": 10.0 * b} for b in (8, 64)},
             "sparc": {b: {"flops": 102.0 * b, "peak_bytes": 11.0 * b} for b in (8, 64)},
-            "filip": {8: {"flops": 120.0 * 8, "peak_bytes": 12.0 * 8}, 64: {"flops": 300.0 * 64, "peak_bytes": 50.0 * 64}}}
+            "filip": {8: {"flops": 120.0 * 8, "peak_bytes": 12.0 * 8},
+                      64: {"flops": 300.0 * 64, "peak_bytes": 50.0 * 64}}}
     verdicts = {c.id: c.verdict for c in cost_claims(sweep, step)}
     assert verdicts == {"C5a": Verdict.REPRODUCED, "C5b": Verdict.REPRODUCED, "C5c": Verdict.REPRODUCED}
     step["filip"][64] = {"flops": 120.0 * 64, "peak_bytes": 12.0 * 64}

@@ -9,9 +9,10 @@ PACKAGE_DIR = Path(__file__).resolve().parents[1]
 
 @pytest.mark.smoke
 def test_imports():
+    from sparc.experiments import EXPERIMENTS
+
     import sparc
     from sparc import bench, configs, losses, reproduce
-    from sparc.experiments import EXPERIMENTS
 
     assert sparc.__version__
     assert set(configs.CONFIGS) == {"quick", "full", "gpu"}

@@ -3,12 +3,12 @@
 import numpy as np
 import pytest
 import torch
-
-from sparc import data as D
-from sparc import evaluate as E
 from sparc.models import ModelConfig, build_model
 from sparc.pipeline import WordCaptionSampler
 from sparc.train import METHODS, TrainConfig, cosine_schedule, encode, method_loss, train
+
+from sparc import data as D
+from sparc import evaluate as E
 
 TINY = ModelConfig(image_size=32, patch_size=8, vision_width=32, vision_depth=2, text_width=32, text_depth=1,
                    heads=2, embed_dim=32, vocab_size=len(D.VOCAB), max_len=D.max_caption_length("shapes", 3))
