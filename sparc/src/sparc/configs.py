@@ -85,8 +85,8 @@ CONFIGS: dict[str, Config] = {
     "quick": Config(),
     "full": Config(
         seeds=(0, 1, 2), digits_methods=("clip", "sparc", "filip"), image_size=48, digit_px=16, digits_max_objects=4,
-        n_train=20000, n_test=1000, steps=1200, batch_size=128, warmup_steps=100, probe_every=200, workers=2,
-        minilm_n_train=3000, minilm_steps=600, minilm_seeds=3, cost_batch_sizes=(64, 128, 256, 512),
+        n_train=20000, n_test=1000, steps=1000, batch_size=128, warmup_steps=100, probe_every=200, workers=2,
+        minilm_n_train=3000, minilm_steps=500, minilm_seeds=3, cost_batch_sizes=(64, 128, 256, 512),
         cost_repeats=10, cost_step_max_batch=256,
     ),
     "gpu": Config(

@@ -14,6 +14,7 @@ from sparc.experiments.common import (
     datasets_with,
     label,
     mean,
+    runs_wall_time,
     seed_note,
     values,
 )
@@ -57,4 +58,5 @@ def run(cfg: Config, runs: Runs, seeds: list[int], scale: str) -> RunRecord:
         if parts:
             rec.add_claim(claims.all_of(parts, id=cid, statement=f"SPARC > SPARC w/o sparsity > SPARC softmax on "
                                         f"{what} (paper Table 8), mean over seeds"))
+    rec.metrics["runs_wall_time_s"] = runs_wall_time(runs, needs(cfg, seeds))
     return rec

@@ -60,3 +60,8 @@ def label(method: str) -> str:
 def seed_note(seeds: list[int]) -> str:
     return f"Cells: mean ± sample std over {len(seeds)} seeds ({', '.join(map(str, seeds))})." if len(seeds) > 1 \
         else f"Cells: one seed ({seeds[0]}); claims judged on the seed spread are INCONCLUSIVE."
+
+
+def runs_wall_time(runs: Runs, keys: list[tuple[str, str, int]]) -> float:
+    """Seconds spent training + evaluating the runs an experiment reads (they are stored under runs/)."""
+    return float(sum(runs[k].get("train_wall_s", 0.0) + runs[k].get("eval_wall_s", 0.0) for k in keys if k in runs))

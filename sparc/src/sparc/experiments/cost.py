@@ -192,7 +192,9 @@ def run(cfg: Config, seeds: list[int], scale: str, out_dir, device_name: str = "
     cols = ["batch", "CLIP", "SPARC", "FILIP", "SPARC/CLIP", "FILIP/CLIP"]
     rec.add_table(f"Loss only, forward + backward: GFLOPs (P={patches}, L={tokens}, d={dim})", cols,
                   ratio_rows(loss, "flops", bs, 1e-9), caption="FlopCounterMode counts matmuls only.")
-    rec.add_table("Loss only: peak memory above baseline (MB)", cols, ratio_rows(loss, "peak_bytes", bs, 1e-6))
+    rec.add_table("Loss only: peak memory above baseline (MB)", cols, ratio_rows(loss, "peak_bytes", bs, 1e-6),
+                  caption="FILIP's similarity is computed in blocks of 64 texts (its (B, P, B, L) tensor would not "
+                  "fit at paper sizes), so its loss-only memory grows ~linearly beyond B = 64.")
     rec.add_table("Loss only: median time (ms)", cols, ratio_rows(loss, "seconds", bs, 1e3),
                   caption=f"{device}; shared machine, not judged (the coordinator's bench records idle timings).")
     rec.add_table("Full training step of our model (encoders + objective): GFLOPs", cols,

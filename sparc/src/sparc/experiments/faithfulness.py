@@ -15,6 +15,7 @@ from sparc.experiments.common import (
     label,
     mean,
     methods_for,
+    runs_wall_time,
     seed_note,
     values,
 )
@@ -55,4 +56,5 @@ def run(cfg: Config, runs: Runs, seeds: list[int], scale: str) -> RunRecord:
     if parts:
         rec.add_claim(claims.all_of(parts, id="C3", statement="SPARC ≥ CLIP on K-Pna and K-P of retrieved captions "
                                     "(paper Table 4), mean over seeds, on every dataset"))
+    rec.metrics["runs_wall_time_s"] = runs_wall_time(runs, needs(cfg, seeds))
     return rec

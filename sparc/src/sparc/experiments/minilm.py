@@ -30,6 +30,8 @@ def needs(cfg: Config, seeds: list[int]) -> list[tuple[str, str, int]]:
 
 def run(cfg: Config, seeds: list[int], scale: str) -> RunRecord:
     torch.set_num_threads(1)
+    run_seeds = list(range(cfg.minilm_seeds))
+    rec = RunRecord(paper="sparc", experiment=NAME, scale=scale, config=cfg.__dict__, seeds=run_seeds)
     kind = "shapes"
     wp_len = max_len(cfg, kind) + 2  # every word of our vocabulary is a single WordPiece, plus [CLS], [SEP]
     tower = MiniLMTextTower(freeze=True)
@@ -42,7 +44,6 @@ def run(cfg: Config, seeds: list[int], scale: str) -> RunRecord:
     probe_idx = np.arange(min(cfg.n_probe, len(bundle.test)))
     probe = E.PointingProbe(bundle.test.subset(probe_idx), tokenizer([bundle.captions[i][0] for i in probe_idx]),
                             cfg.patch_size)
-    run_seeds = list(range(cfg.minilm_seeds))
     results: dict[tuple[str, int], dict] = {}
     for method in cfg.minilm_methods:
         for seed in progress(run_seeds, desc=f"minilm/{method}"):
@@ -55,7 +56,6 @@ def run(cfg: Config, seeds: list[int], scale: str) -> RunRecord:
             results[(method, seed)] = {"metrics": evaluate_all(model, bundle, tokenizer, scoring_of(method),
                                                                cfg.patch_size),
                                        "history": res.history, "trainable_parameters": count_parameters(model)}
-    rec = RunRecord(paper="sparc", experiment=NAME, scale=scale, config=cfg.__dict__, seeds=run_seeds)
     rec.notes = DATA_NOTE + (f" Variant: frozen MiniLM text tower (6 layers, width 384, WordPiece, [CLS]/[SEP] "
                              f"kept), {cfg.minilm_n_train} training scenes x {per_image} fixed captions, "
                              f"{cfg.minilm_steps} steps. Not a paper setting (the paper trains its text tower).")

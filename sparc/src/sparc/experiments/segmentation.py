@@ -20,6 +20,7 @@ from sparc.experiments.common import (
     label,
     mean,
     methods_for,
+    runs_wall_time,
     seed_note,
     values,
 )
@@ -116,7 +117,7 @@ def run(cfg: Config, runs: Runs, seeds: list[int], scale: str, out_dir: Path) ->
         + "; random object: " + ", ".join(f"{DATASET_LABELS[d]} {chance[d][1]:.1f}" for d in chance) + ". "
         + seed_note(seeds))
     for d in datasets_with(cfg, "clip", "sparc"):
-        if alignment_figure(runs, d, [m for m in ("clip", "sparc", "sparc_softmax") if m in methods_for(cfg, d)],
+        if alignment_figure(runs, d, [m for m in ("clip", "sparc", "filip") if m in methods_for(cfg, d)],
                             min(seeds), out_dir / f"alignment_maps_{d}.png", cfg.patch_size):
             rec.plots.append(f"alignment_maps_{d}.png")
     ds = datasets_with(cfg, "clip", "sparc")
@@ -128,4 +129,5 @@ def run(cfg: Config, runs: Runs, seeds: list[int], scale: str, out_dir: Path) ->
         if parts:
             rec.add_claim(claims.all_of(parts, id=cid, statement=f"SPARC > CLIP on {what} by more than "
                                         f"{K_STD:g} pooled seed std (paper Table 6), on every dataset"))
+    rec.metrics["runs_wall_time_s"] = runs_wall_time(runs, needs(cfg, seeds))
     return rec

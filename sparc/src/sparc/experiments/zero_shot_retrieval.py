@@ -15,6 +15,7 @@ from sparc.experiments.common import (
     label,
     mean,
     methods_for,
+    runs_wall_time,
     seed_note,
     values,
 )
@@ -66,4 +67,5 @@ def run(cfg: Config, runs: Runs, seeds: list[int], scale: str) -> RunRecord:
         if parts:
             rec.add_claim(claims.all_of(parts, id=cid, statement=f"SPARC ≥ CLIP on {what} (paper Tables 1-3), "
                                         "mean over seeds, on every dataset"))
+    rec.metrics["runs_wall_time_s"] = runs_wall_time(runs, needs(cfg, seeds))
     return rec
