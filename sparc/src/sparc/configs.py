@@ -47,6 +47,7 @@ class Config:
     n_probe: int = 128
     # execution
     workers: int = 1  # training processes run side by side (one torch thread each)
+    threads: int = 1  # torch threads of the main process (cost sweep, MiniLM); small models run best on one
     # MiniLM text-tower variant (SPARC-LiT): frozen MiniLM, cached features
     minilm_methods: tuple[str, ...] = ("clip", "sparc")
     minilm_n_train: int = 500
@@ -73,7 +74,7 @@ class Config:
             raise ConfigError("reduction", self.reduction, ("sample", "token"))
         if self.width % self.heads:
             raise ConfigError("heads", self.heads, f"a divisor of width={self.width}")
-        for field in ("steps", "batch_size", "n_train", "n_test", "workers", "n_probe"):
+        for field in ("steps", "batch_size", "n_train", "n_test", "workers", "threads", "n_probe"):
             if getattr(self, field) < 1:
                 raise ConfigError(field, getattr(self, field), "an integer >= 1")
         if self.digit_px > self.image_size // 2:

@@ -36,6 +36,9 @@ def main(args: argparse.Namespace) -> int:
         cfg = dataclasses.replace(cfg, seeds=tuple(args.seeds))
     cfg = cfg.validate()
     seeds = list(cfg.seeds)
+    import torch
+
+    torch.set_num_threads(cfg.threads)
     out_dir = args.out or default_results_dir(__file__, args.scale)
     selected = args.only or list(EXPERIMENTS)
     t0 = time.perf_counter()
