@@ -31,7 +31,7 @@ from sparc.train import TrainConfig, scoring_of, train
 DATA_SEED = 0  # the datasets are fixed; run seeds change initialisation and batch order
 TEST_SEED = 1_000_003
 N_ALIGNMENT_EXAMPLES = 4
-_NOT_RUN_FIELDS = {"seeds", "shapes_methods", "digits_methods", "workers"}
+_NOT_RUN_FIELDS = {"seeds", "shapes_methods", "digits_methods", "workers", "threads"}
 
 
 def run_digest(cfg: Config) -> str:
