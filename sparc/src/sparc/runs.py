@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from repro_shared.progress import progress
-from repro_shared.results import write_json_atomic
+from repro_shared.results import write_text_atomic
 from sparc import data as D
 from sparc import evaluate as E
 from sparc.configs import Config
@@ -156,7 +156,8 @@ def _run_path(runs_dir: Path, kind: str, method: str, seed: int) -> Path:
 def _job(args: tuple[Config, str, str, int, str, str]) -> dict[str, Any]:
     cfg, kind, method, seed, runs_dir, device = args
     out = run_one(cfg, kind, method, seed, device)
-    write_json_atomic(_run_path(Path(runs_dir), kind, method, seed), out)
+    # compact JSON: the alignment examples hold images as nested lists
+    write_text_atomic(_run_path(Path(runs_dir), kind, method, seed), json.dumps(out, separators=(",", ":")) + "\n")
     return out
 
 
