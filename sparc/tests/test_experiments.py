@@ -64,10 +64,10 @@ def test_experiments_build_records_with_claims(tmp_path):
 def test_peak_memory_and_flops_are_exact():
     mode = C.PeakMemory()
     with mode:
-        a = torch.zeros(1000)  # 4000 bytes
-        b = torch.zeros(500)  # + 2000
+        a = torch.zeros(1000, dtype=torch.float32)  # 4000 bytes
+        b = torch.zeros(500, dtype=torch.float32)  # + 2000
         del a
-        c = torch.zeros(100)  # 2400 live after a is freed
+        c = torch.zeros(100, dtype=torch.float32)  # 2400 live after a is freed
     assert mode.peak == 6000 and mode.current == 2000 + 400
     del b, c
     x = torch.randn(8, 5, requires_grad=True)

@@ -8,11 +8,20 @@ import torch.nn.functional as F
 
 from sparc import losses as L
 
-torch.set_default_dtype(torch.float64)
+
+
+@pytest.fixture(autouse=True)
+def float64():
+    """Every test of this module runs in float64 (golden values to 1e-6, gradcheck); restored afterwards."""
+    old = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    yield
+    torch.set_default_dtype(old)
+
 
 # The hand case of the paper notes (Sec. 7): P = 3 patches, L = 3 tokens, d = 2, σ = 1/3.
-V = torch.tensor([[[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]]])
-T = torch.tensor([[[2.0, 0.5], [0.2, 1.0], [1.0, 1.0]]])
+V = torch.tensor([[[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]]], dtype=torch.float64)
+T = torch.tensor([[[2.0, 0.5], [0.2, 1.0], [1.0, 1.0]]], dtype=torch.float64)
 MASK = torch.ones(1, 3, dtype=torch.bool)
 
 
