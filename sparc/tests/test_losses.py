@@ -9,7 +9,6 @@ import torch.nn.functional as F
 from sparc import losses as L
 
 
-
 @pytest.fixture(autouse=True)
 def float64():
     """Every test of this module runs in float64 (golden values to 1e-6, gradcheck); restored afterwards."""
