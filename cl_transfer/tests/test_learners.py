@@ -123,6 +123,7 @@ def test_choose_oracle_ties_go_to_lower_loss_then_most_recent():
     assert choose_oracle([r(0.9, 0.5), r(0.9, 0.3), r(0.8, 0.1)]) == 1
     assert choose_oracle([r(0.9, 0.3), r(0.9, 0.3)]) == 0
     assert choose_oracle([r(0.8, 0.3), r(0.9, 0.3), r(0.9, 0.3)]) == 2
+    assert choose_oracle([r(0.9, 0.5), r(0.8, 0.2), r(0.7, 0.4)], by="loss") == 1
 
 
 def test_similarity_score_and_cap():
@@ -176,6 +177,8 @@ def test_bad_learner_spec():
         LearnerSpec("x", "replay")
     with pytest.raises(ValueError):
         LearnerSpec("x", "select", "gradnorm")
+    with pytest.raises(ValueError):
+        LearnerSpec("x", "oracle", "probe")
 
 
 def test_all_pairs_of_candidates_recorded():

@@ -1,7 +1,7 @@
 """Configurations per scale (quick / full / gpu) and their validation.
 
 quick: minutes on 2 CPU cores (Tier T, 3 seeds, four sequences, targets-only transfer matrix);
-full: about 45-75 min on 2 cores (Tier T, 6 seeds, five sequences incl. the long one, a full task × task matrix);
+full: about 45-75 min on 2 cores (Tier T, 10 seeds, five sequences incl. the long one, a 12 × 14 matrix on 3 seeds);
 gpu: Tier M (MiniLM from the wheel), sized for about 10 GPU minutes; untested here (no GPU in this session).
 """
 
@@ -17,7 +17,7 @@ TIERS = ("tiny", "minilm")
 MATRIX_SOURCES = ("POL-d1", "POL-d2", "POL-d3", "SPUR-a", "SPUR-b", "FLIP-d3", "DIG-first", "DIG-seven",
                   "DIG-count", "RAND", "DIG-last", "TOPIC")
 MAIN_LEARNERS = ("FT-base", "FT-last", "Oracle", "Select-probe10")
-ABLATION_LEARNERS = ("Select-probe50", "Select-zeroshot", "Select-similarity")
+ABLATION_LEARNERS = ("Select-probe50", "Select-zeroshot", "Select-similarity", "Oracle-devloss")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -56,6 +56,7 @@ class Config:
     # transfer matrix: rows (sources fine-tuned from θ₀) × columns ("targets" = the two target tasks, or "all")
     matrix_rows: tuple[str, ...] = MATRIX_SOURCES
     matrix_cols: str = "targets"
+    matrix_seeds: int = 0  # 0: every seed; n: the first n seeds only (the full matrix is the costliest part)
     # claims: ε for negative transfer and "within ε of FT-base"; ε_neutral for the neutral role / sequence
     eps: float = 0.02
     eps_neutral: float = 0.05
@@ -80,7 +81,7 @@ class Config:
                   "source_batch", "target_batch", "hidden", "layers", "heads", "ffn", "max_parallel", "threads"):
             if getattr(self, f) < 1:
                 raise ConfigError(f, getattr(self, f), "an int >= 1")
-        for f in ("source_steps", "target_steps", "pretrain_steps", "candidate_cap"):
+        for f in ("source_steps", "target_steps", "pretrain_steps", "candidate_cap", "matrix_seeds"):
             if getattr(self, f) < 0:
                 raise ConfigError(f, getattr(self, f), "an int >= 0")
         if self.hidden % self.heads:
@@ -99,11 +100,11 @@ class Config:
 CONFIGS: dict[str, Config] = {
     "quick": Config(),
     "full": Config(
-        seeds=(0, 1, 2, 3, 4, 5),
+        seeds=tuple(range(10)),
         sequences=("positive", "negative", "neutral", "mixed", "long"),
         source_train=2900, source_test=1000, target_test=2000,
         pretrain_steps=4000, pretrain_corpus=50000,
-        matrix_cols="all", candidate_cap=4,
+        matrix_cols="all", matrix_seeds=3, candidate_cap=4,
     ),
     "gpu": Config(
         tier="minilm",

@@ -7,7 +7,8 @@ C ← C ∪ {θ_t}; s_t = EVAL(θ_t, D_t^test). The learners differ only in SELE
 |-----------------|-----------------------------------------------------------|----------------------------|
 | FT-base         | θ₀                                                        | S_t                        |
 | FT-last         | θ_{t-1}                                                   | S_t                        |
-| Oracle          | fine-tune from every c ∈ C, keep the best on dev          | \\|C_t\\|·S_t              |
+| Oracle          | fine-tune from every c ∈ C, keep the best dev accuracy    | \\|C_t\\|·S_t              |
+| Oracle-devloss  | the same, keep the lowest dev loss                        | \\|C_t\\|·S_t              |
 | Select-probe-k  | argmin_c dev loss after k probe steps from c, else θ₀      | S_t + k·\\|C_t\\|          |
 | Select-zeroshot | argmin_c dev loss of c itself (k = 0), else θ₀             | S_t                        |
 | Select-similarity | argmax_c cos(task centroid of c, of t) if > τ, else θ₀   | S_t                        |
@@ -30,6 +31,7 @@ from cl_transfer.training import BASE_ID, Run, RunResult
 
 KINDS = ("base", "last", "oracle", "select")
 SCORES = ("probe", "zeroshot", "similarity")
+ORACLE_SCORES = ("", "loss")  # "": best dev accuracy (then loss); "loss": lowest dev loss
 
 
 @dataclasses.dataclass(frozen=True)
@@ -46,6 +48,8 @@ class LearnerSpec:
             raise ValueError(f"learner kind {self.kind!r} not in {KINDS}")
         if self.kind == "select" and self.score not in SCORES:
             raise ValueError(f"selection score {self.score!r} not in {SCORES}")
+        if self.kind == "oracle" and self.score not in ORACLE_SCORES:
+            raise ValueError(f"oracle score {self.score!r} not in {ORACLE_SCORES}")
 
     # The two labels of the survey (Verwimp et al., arXiv:2311.11908, Sec. 2) applied to our own learners.
     # No learner here stores past *data* (no replay); they differ in how many past *models* they keep.
@@ -66,6 +70,7 @@ LEARNERS: dict[str, LearnerSpec] = {s.name: s for s in (
     LearnerSpec("FT-base", "base"),
     LearnerSpec("FT-last", "last"),
     LearnerSpec("Oracle", "oracle"),
+    LearnerSpec("Oracle-devloss", "oracle", "loss"),
     LearnerSpec("Select-probe10", "select", "probe", probe_steps=10),
     LearnerSpec("Select-probe50", "select", "probe", probe_steps=50),
     LearnerSpec("Select-zeroshot", "select", "zeroshot"),
@@ -134,9 +139,11 @@ def choose_by_score(scores: Sequence[float], margin: float) -> int:
     return best if scores[best] < scores[0] - margin else 0
 
 
-def choose_oracle(results: Sequence[RunResult]) -> int:
-    """The candidate whose fine-tuned model is best on dev: accuracy, then loss; exact ties go to θ₀ (index 0),
-    then to the most recent candidate (the same tie policy as the selective learners' fallback)."""
+def choose_oracle(results: Sequence[RunResult], by: str = "") -> int:
+    """The candidate whose fine-tuned model is best on dev: accuracy, then loss (``by="loss"``: loss only);
+    exact ties go to θ₀ (index 0), then to the most recent candidate (the selective learners' tie policy)."""
+    if by == "loss":
+        return min(range(len(results)), key=lambda i: (results[i].dev_loss, i != 0, -i))
     return min(range(len(results)), key=lambda i: (-results[i].dev_acc, results[i].dev_loss, i != 0, -i))
 
 
@@ -191,8 +198,9 @@ def run_sequences(backend: FinetuneBackend, orders: Mapping[tuple[str, int], Seq
                 p["choice"] = len(lib) - 1
             elif l.kind == "oracle":
                 cand_results = [results[backend.key(r)] for r in p["runs"]]
-                j = choose_oracle(cand_results)
-                p["choice"], p["scores"] = p["cands"][j], [-r.dev_acc for r in cand_results]
+                j = choose_oracle(cand_results, l.score)
+                p["choice"] = p["cands"][j]
+                p["scores"] = [r.dev_loss if l.score == "loss" else -r.dev_acc for r in cand_results]
                 p["bound"] = max(r.test_acc for r in cand_results)
             else:
                 if l.score == "similarity":

@@ -48,28 +48,27 @@ def main(args: argparse.Namespace) -> int:
     out = args.out or default_results_dir(__file__, args.scale)
     out.mkdir(parents=True, exist_ok=True)
     todo = args.only or list(EXPERIMENTS)
-    records = []
-    if "survey" in todo:
-        from cl_transfer.experiments import survey
+    engine = base_info = None
+    for name in todo:
+        if name == "survey":
+            from cl_transfer.experiments import survey
 
-        records.append(survey.run(cfg, args.scale))
-    engine = None
-    for name in [e for e in todo if e != "survey"]:
-        if engine is None:
-            from cl_transfer.suite import make_engine
+            rec = survey.run(cfg, args.scale)
+        else:
+            if engine is None:
+                from cl_transfer.suite import make_engine
 
-            t0 = time.perf_counter()
-            engine, base_info = make_engine(cfg, device=_device(args.device), progress=progress)
-            print(f"set-up (datasets, θ₀) in {time.perf_counter() - t0:.0f} s: {base_info}")
-        if name == "transfer_matrix":
-            from cl_transfer.experiments import transfer_matrix
+                t0 = time.perf_counter()
+                engine, base_info = make_engine(cfg, device=_device(args.device), progress=progress)
+                print(f"set-up (datasets, θ₀) in {time.perf_counter() - t0:.0f} s: {base_info}")
+            if name == "transfer_matrix":
+                from cl_transfer.experiments import transfer_matrix
 
-            records.append(transfer_matrix.run(engine, cfg, args.scale, out, base_info))
-        elif name == "sequences":
-            from cl_transfer.experiments import sequences
+                rec = transfer_matrix.run(engine, cfg, args.scale, out, base_info)
+            else:
+                from cl_transfer.experiments import sequences
 
-            records.append(sequences.run(engine, cfg, args.scale, out, progress=progress))
-    for rec in records:
+                rec = sequences.run(engine, cfg, args.scale, out, progress=progress)
         path = rec.write(out)
         print(f"\n== {rec.experiment} ({args.scale}) -> {path}  [{rec.wall_time_s:.0f} s]")
         for c in rec.claims:

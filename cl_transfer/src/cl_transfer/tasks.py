@@ -164,6 +164,7 @@ def build_datasets(task: str, sizes: SplitSizes, cache_dir: str | os.PathLike | 
     """The task's ``datasets.DatasetDict`` (train / dev / test), generated once and cached on disk."""
     import datasets
 
+    datasets.disable_progress_bars()
     get_task(task)
     cache_dir = Path(cache_dir) if cache_dir is not None else cache_root() / "datasets"
     parts = {}

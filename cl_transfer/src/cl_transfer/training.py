@@ -26,6 +26,7 @@ from torch import nn
 from torch.func import functional_call, vmap
 
 BASE_ID = "base"
+ENGINE_VERSION = 1  # part of every run key: bump it when a change to the training code changes results
 
 
 @dataclasses.dataclass(frozen=True)
@@ -167,7 +168,7 @@ class Engine:
 
     def key(self, run: Run) -> str:
         lr, batch = self._hparams(run.task)
-        blob = json.dumps({"init": run.init, "base": self.base_digest, "task": run.task,
+        blob = json.dumps({"v": ENGINE_VERSION, "init": run.init, "base": self.base_digest, "task": run.task,
                            "data": self.tasks[run.task].digest, "seed": run.seed, "steps": run.steps, "lr": lr,
                            "batch": batch, "keep": run.keep, "trainable": len(self.trainable_names)},
                           sort_keys=True)

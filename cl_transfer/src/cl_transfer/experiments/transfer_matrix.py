@@ -54,9 +54,10 @@ def role_claims(matrix: dict, eps: float, eps_neutral: float) -> list[claims.Cla
 
 
 def run(engine, cfg: Config, scale: str, out_dir: Path, base_info: dict) -> RunRecord:
+    seeds = list(cfg.seeds[:cfg.matrix_seeds] if cfg.matrix_seeds else cfg.seeds)
     record = RunRecord(paper=PAPER, experiment="transfer_matrix", scale=scale, config=dataclasses.asdict(cfg),
-                       seeds=list(cfg.seeds))
-    matrix = tm.measure(engine, cfg.matrix_rows, cfg.matrix_columns, cfg.seeds)
+                       seeds=seeds)
+    matrix = tm.measure(engine, cfg.matrix_rows, cfg.matrix_columns, seeds)
     mean, se = tm.summarize(matrix)
     record.metrics.update(matrix=matrix, base=base_info, eps=cfg.eps, eps_neutral=cfg.eps_neutral)
     src_acc = np.asarray(matrix["source_acc"]).mean(0)
@@ -74,7 +75,7 @@ def run(engine, cfg: Config, scale: str, out_dir: Path, base_info: dict) -> RunR
     for c in role_claims(matrix, cfg.eps, cfg.eps_neutral):
         record.add_claim(c)
     plots.transfer_heatmap(mean, matrix["rows"], matrix["cols"], out_dir / "transfer_matrix.png",
-                           title=f"Δ test accuracy, {len(cfg.seeds)} seeds ({scale})")
+                           title=f"Δ test accuracy, {len(seeds)} seeds ({scale})")
     record.plots.append("transfer_matrix.png")
     record.notes = DATA_NOTE
     return record
