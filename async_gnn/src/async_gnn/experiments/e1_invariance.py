@@ -140,8 +140,8 @@ def run(cfg: Config, scale: str, out: Path):
     mon_rows = monoid_law_rows(rng, cfg.e1_law_samples)
     rec.metrics["monoid_laws"] = mon_rows
     rec.add_table("Monoid laws: max violation over sampled triples", ["monoid", "law", "dtype", "max violation"],
-                  mon_rows, caption="'last' (keep the latest) is associative but not commutative: the "
-                  "counter-example. Sum is associative only up to rounding.")
+                  mon_rows, caption="'last' (keep the latest) is associative but neither commutative nor "
+                  "unital (a semigroup): the counter-example. Sum is associative only up to rounding.")
 
     # (b) layers, (c) algorithms
     reports = layer_law_reports(cfg, cfg.e1_law_samples)
@@ -178,7 +178,7 @@ def run(cfg: Config, scale: str, out: Path):
     rec.metrics["asynchrony_gaps"] = gaps
     rec.add_table(f"Asynchrony gap at random initialisation ({cfg.e1_schedules} random schedules per mode, "
                   f"K = {cfg.e1_num_batches} batches, CLRS BF val graphs n = {val.num_nodes})",
-                  ["layer", "dtype", "Level-2 max |Δ state|", "Level-3 max |Δ state|", "Level-2 changed parents",
+                  ["layer", "dtype", "Level-2 max abs Δ state", "Level-3 max abs Δ state", "Level-2 changed parents",
                    "Level-3 changed parents"],
                   [[g["layer"], g["dtype"], g["level2_gap"], g["level3_gap"], g["level2_changed"],
                     g["level3_changed"]] for g in gaps])
@@ -198,7 +198,7 @@ def run(cfg: Config, scale: str, out: Path):
     if "maxmax" in cfg.e1_layers:
         worst = max(max(by[("maxmax", d)]["level2_gap"], by[("maxmax", d)]["level3_gap"]) for d in DTYPES)
         rec.add_claim(claims.threshold(
-            worst, 0.0, id="E1.1", name="max |Δ state| (maxmax, L2+L3 schedules, f32+f64)",
+            worst, 0.0, id="E1.1", name="max abs Δ state (maxmax, L2+L3 schedules, f32+f64)",
             statement="A layer built from the paper's algebra (max action, cocycle emission, max-homomorphic ψ) "
                       "gives exactly the synchronous output under every asynchronous schedule"))
     if "l2" in cfg.e1_layers:
