@@ -1,8 +1,10 @@
 """Configurations per scale: every knob the three experiments vary.
 
 quick: a few minutes on 2 (shared) CPU cores, the default of ``make reproduce-async_gnn``;
-full: sized for about 45-75 minutes on 2 idle cores (3 seeds, 2000 training steps, H = 64, more schedules);
-gpu: the same study with 5 seeds and more steps, sized for about 10 GPU minutes (untested: no GPU was used).
+full: sized for about 60-75 minutes on 2 idle cores (3 seeds vmapped, 1000 training steps, H = 64, more
+schedules); the estimate comes from measured CPU time per training step (MPNN+regularisers ≈ 1.0 s, MaxMax
+≈ 0.5 s, MPNN ≈ 0.25 s, L2 ≈ 0.22 s for 3 seeds at H = 64), 2 tasks × 1000 steps ≈ 6000 CPU-s.
+gpu: 5 seeds and 2000 steps, sized for about 10 GPU minutes (untested: no GPU was available to this task).
 """
 
 from __future__ import annotations
@@ -86,11 +88,11 @@ class Config:
 CONFIGS: dict[str, Config] = {
     "quick": Config(),
     "full": Config(
-        seeds=(0, 1, 2), e1_hidden=32, e1_schedules=20, e1_test_graphs=32, e1_algorithm_repeats=5,
-        hidden=64, train_steps=2000, eval_schedules=5,
-        e3_sizes=(16, 32, 64, 128), e3_probs=(0.15, 0.2, 0.3, 0.5, 0.8), e3_graphs_per_setting=16),
+        seeds=(0, 1, 2), e1_hidden=32, e1_schedules=20, e1_test_graphs=32, e1_algorithm_repeats=3,
+        hidden=64, train_steps=1000, eval_schedules=5,
+        e3_sizes=(16, 32, 64, 128), e3_probs=(0.15, 0.2, 0.3, 0.5, 0.8), e3_graphs_per_setting=8),
     "gpu": Config(
         seeds=(0, 1, 2, 3, 4), e1_hidden=32, e1_schedules=20, e1_test_graphs=32, e1_algorithm_repeats=5,
-        hidden=64, train_steps=4000, eval_schedules=10,
+        hidden=64, train_steps=2000, eval_schedules=10,
         e3_sizes=(16, 32, 64, 128), e3_probs=(0.15, 0.2, 0.3, 0.5, 0.8), e3_graphs_per_setting=16),
 }

@@ -124,7 +124,7 @@ def run(cfg: Config, scale: str, out: Path):
                       caption="Our numbers only: the paper's empirical results could not be read. Level-2/3 columns "
                               f"average {cfg.eval_schedules} random schedules (K = {cfg.num_batches}); 'changed "
                               "parents' is the worst schedule's fraction of predictions that differ from sync.")
-    rec.plots.append(plot(runs, cfg, out))
+    rec.plots.append(plot(rec.metrics["runs"], cfg, out))
 
     # pre-registered hypotheses (README), per task
     for task in cfg.tasks:
