@@ -68,7 +68,7 @@ MIN = Monoid("min", jnp.minimum, lambda x: jnp.full_like(x, jnp.inf), idempotent
 SUM = Monoid("sum", jnp.add, jnp.zeros_like)
 
 
-def _lex_less(x: Array, y: Array) -> Array:
+def lex_less(x: Array, y: Array) -> Array:
     """``x < y`` in lexicographic order of the last axis (components compared left to right)."""
     less = jnp.zeros(x.shape[:-1], bool)
     equal = jnp.ones(x.shape[:-1], bool)
@@ -79,7 +79,7 @@ def _lex_less(x: Array, y: Array) -> Array:
 
 
 def _lex_min(x: Array, y: Array) -> Array:
-    return jnp.where(_lex_less(y, x)[..., None], y, x)
+    return jnp.where(lex_less(y, x)[..., None], y, x)
 
 
 LEX_MIN = Monoid("lexmin", _lex_min, lambda x: jnp.full_like(x, jnp.inf), idempotent=True, structured=True)

@@ -281,7 +281,7 @@ def _lex_min_jnp(x: jax.Array, y: jax.Array) -> jax.Array:
 
 def emit_on_change(s: jax.Array, m: jax.Array) -> jax.Array:
     """D(m)(s) = m if m < s (lexicographically) else the identity: Bellman-Ford's "send only on improvement"."""
-    better = algebra._lex_less(m, s)[..., None]
+    better = algebra.lex_less(m, s)[..., None]
     return jnp.where(better, m, jnp.full_like(m, jnp.inf))
 
 

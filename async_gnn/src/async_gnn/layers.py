@@ -37,7 +37,7 @@ Params = dict[str, Any]
 LAYER_NAMES = ("mpnn", "mpnn_sum", "l2", "maxmax")
 
 
-def _dense(key: jax.Array, fan_in: int, fan_out: int, scale: float = 1.0) -> jax.Array:
+def dense_init(key: jax.Array, fan_in: int, fan_out: int, scale: float = 1.0) -> jax.Array:
     return scale * jax.random.normal(key, (fan_in, fan_out)) / jnp.sqrt(fan_in)
 
 
@@ -93,9 +93,9 @@ class MPNN(Layer):
         h, he = self.hidden, self.edge_dim
         k = jax.random.split(key, 6)
         return {
-            "w_send": _dense(k[0], h, h), "w_recv": _dense(k[1], h, h), "w_edge": _dense(k[2], he, h),
-            "b_msg": jnp.zeros(h), "w_out": _dense(k[3], h, h),
-            "o_self": _dense(k[4], h, h), "o_msg": _dense(k[5], h, h), "b_upd": jnp.zeros(h),
+            "w_send": dense_init(k[0], h, h), "w_recv": dense_init(k[1], h, h), "w_edge": dense_init(k[2], he, h),
+            "b_msg": jnp.zeros(h), "w_out": dense_init(k[3], h, h),
+            "o_self": dense_init(k[4], h, h), "o_msg": dense_init(k[5], h, h), "b_upd": jnp.zeros(h),
             "ln_scale": jnp.ones(h), "ln_bias": jnp.zeros(h),
         }
 
@@ -124,8 +124,8 @@ class L2(Layer):
     def init(self, key: jax.Array) -> Params:
         h, he = self.hidden, self.edge_dim
         k = jax.random.split(key, 4)
-        return {"w_send": _dense(k[0], h, h), "w_recv": _dense(k[1], h, h), "w_edge": _dense(k[2], he, h),
-                "b_msg": jnp.zeros(h), "w_out": _dense(k[3], h, h), "b_out": jnp.zeros(h)}
+        return {"w_send": dense_init(k[0], h, h), "w_recv": dense_init(k[1], h, h), "w_edge": dense_init(k[2], he, h),
+                "b_msg": jnp.zeros(h), "w_out": dense_init(k[3], h, h), "b_out": jnp.zeros(h)}
 
     def update(self, params: Params, s: jax.Array, m: jax.Array) -> jax.Array:
         return jnp.maximum(s, m)
@@ -163,7 +163,7 @@ class MaxMax(Layer):
         mix_send = jnp.where(eye, 0.0, -2.0 + 0.5 * jax.random.normal(k[0], (h, h)))
         mix_recv = -3.0 + 0.5 * jax.random.normal(k[1], (h, h))
         return {"mix_send": mix_send, "bias_send": jnp.zeros(h), "mix_recv": mix_recv, "floor_recv": jnp.zeros(h),
-                "k1": _dense(k[2], he, h), "kb1": jnp.zeros(h), "k2": _dense(k[3], h, h), "kb2": jnp.zeros(h)}
+                "k1": dense_init(k[2], he, h), "kb1": jnp.zeros(h), "k2": dense_init(k[3], h, h), "kb2": jnp.zeros(h)}
 
     def update(self, params: Params, s: jax.Array, m: jax.Array) -> jax.Array:
         return jnp.maximum(s, m)

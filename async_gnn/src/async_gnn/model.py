@@ -19,7 +19,7 @@ import numpy as np
 
 from async_gnn import engine, losses
 from async_gnn.data import GraphBatch
-from async_gnn.layers import Layer, Params, _dense, make_layer
+from async_gnn.layers import Layer, Params, dense_init, make_layer
 
 NODE_FEATURES = 2
 EDGE_FEATURES = 2
@@ -49,11 +49,12 @@ class Model:
         h = self.hidden
         k = jax.random.split(key, 7)
         return {
-            "enc_node": _dense(k[0], NODE_FEATURES, h), "enc_node_b": jnp.zeros(h),
-            "enc_edge": _dense(k[1], EDGE_FEATURES, h), "enc_edge_b": jnp.zeros(h),
+            "enc_node": dense_init(k[0], NODE_FEATURES, h), "enc_node_b": jnp.zeros(h),
+            "enc_edge": dense_init(k[1], EDGE_FEATURES, h), "enc_edge_b": jnp.zeros(h),
             "proc": self.layer.init(k[2]),
-            "dec_i": _dense(k[3], 2 * h, h), "dec_j": _dense(k[4], 2 * h, h), "dec_e": _dense(k[5], EDGE_FEATURES, h),
-            "dec_b": jnp.zeros(h), "dec_v": _dense(k[6], h, 1)[:, 0],
+            "dec_i": dense_init(k[3], 2 * h, h), "dec_j": dense_init(k[4], 2 * h, h),
+            "dec_e": dense_init(k[5], EDGE_FEATURES, h),
+            "dec_b": jnp.zeros(h), "dec_v": dense_init(k[6], h, 1)[:, 0],
         }
 
     def encode(self, params: Params, arrays: dict[str, jax.Array]) -> tuple[jax.Array, jax.Array]:
