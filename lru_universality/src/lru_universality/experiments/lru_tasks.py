@@ -80,6 +80,7 @@ def run(ctx: Context) -> RunRecord:
                      pooling="none", steps=copy_steps, batch=cfg.copy_batch, lr=cfg.copy_lr, seed=seed,
                      desc=f"copy seed {seed}")
         results["copy"].setdefault("lru r[0,1]", []).append(fit.test_accuracy)
+        results.setdefault("steps_per_s", {})[f"copy | seed {seed}"] = fit.steps_per_s
         results["curves"][f"copy | seed {seed}"] = fit.losses
 
         rng = np.random.default_rng([seed, 5, 2])
@@ -91,6 +92,7 @@ def run(ctx: Context) -> RunRecord:
                          layers=cfg.listops_layers, pooling="mean", steps=cfg.listops_steps, batch=cfg.listops_batch,
                          lr=cfg.listops_lr, seed=seed, desc=f"listops {v} seed {seed}")
             results["listops"].setdefault(v, []).append(fit.test_accuracy)
+            results["steps_per_s"][f"listops {v} | seed {seed}"] = fit.steps_per_s
             results["curves"][f"listops {v} | seed {seed}"] = fit.losses
 
         rng = np.random.default_rng([seed, 5, 3])
@@ -101,6 +103,7 @@ def run(ctx: Context) -> RunRecord:
                          pooling="none", steps=cfg.delay_steps, batch=cfg.delay_batch, lr=cfg.delay_lr, seed=seed,
                          desc=f"delay {v} seed {seed}")
             results["delay"].setdefault(v, []).append(fit.test_accuracy)
+            results["steps_per_s"][f"delay {v} | seed {seed}"] = fit.steps_per_s
             results["curves"][f"delay {v} | seed {seed}"] = fit.losses
     rec.metrics.update(results)
 
@@ -125,7 +128,8 @@ def run(ctx: Context) -> RunRecord:
     for ax, prefix in zip(axes[0], ("copy", "listops", "delay")):
         for k, curve in results["curves"].items():
             if k.startswith(prefix + " ") and k.endswith(f"seed {seeds[0]}"):
-                ax.semilogy(np.arange(1, len(curve) + 1) * 50, curve, label=k.split(" | ")[0].removeprefix(prefix))
+                label = k.split(" | ")[0].removeprefix(prefix).strip() or "LRU r[0,1]"
+                ax.semilogy(np.arange(1, len(curve) + 1) * 50, curve, label=label)
         ax.set_xlabel("step")
         ax.set_ylabel("training loss")
         ax.set_title(prefix, fontsize=9)
@@ -158,11 +162,11 @@ def run(ctx: Context) -> RunRecord:
     de = mean["delay"]
     parts = []
     if {"lru r[.9,.999]", "lru r[0,.999]"} <= set(de):
-        parts.append(claims.margin(de["lru r[.9,.999]"], de["lru r[0,.999]"], 0.10, id="5d.rmin",
+        parts.append(claims.margin(de["lru r[.9,.999]"], de["lru r[0,.999]"], 0.10, id="5d.rmin", statement="",
                                    names=("r[.9,.999]", "r[0,.999]")))
     if {"lru r[.9,.999]", "lru r[.9,.999] no-gamma"} <= set(de):
         parts.append(claims.margin(de["lru r[.9,.999]"], de["lru r[.9,.999] no-gamma"], 0.0, id="5d.gamma",
-                                   names=("gamma", "no-gamma")))
+                                   statement="", names=("gamma", "no-gamma")))
     if parts:
         rec.add_claim(claims.all_of(parts, id="5d", statement=(
             "Long-range memory needs eigenvalues initialised near the unit circle (r_min 0.9 beats r_min 0 by >= 10 "

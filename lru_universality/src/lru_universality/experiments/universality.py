@@ -18,7 +18,6 @@ import numpy as np
 from lru_universality import compressor as C
 from lru_universality.data import forced_pendulum, iid_gaussian, product_sine_target, smooth_forcing
 from lru_universality.experiments.common import Context, median
-from lru_universality.models import MLP
 from lru_universality.train import fit_mlp_regression, standardize
 from repro_shared import claims
 from repro_shared.plots import new_figure, save_figure
@@ -74,7 +73,7 @@ def static_map(ctx: Context) -> dict:
         x_te = np.stack([f[1] for f in feats[e, n]])
         y_tr = np.stack([d[2] for d in data]).astype(np.float32)
         y_te = np.stack([d[3] for d in data]).astype(np.float32)
-        rel = fit_mlp_regression(MLP(D), x_tr, y_tr, x_te, y_te, seeds=ctx.seeds, steps=cfg.univ_steps,
+        rel = fit_mlp_regression(D, x_tr, y_tr, x_te, y_te, seeds=ctx.seeds, steps=cfg.univ_steps,
                                  batch_size=cfg.univ_batch, lr=cfg.univ_lr, desc=f"MLP {e} N={n} D={D}")
         results["mlp"][f"{e} | N={n} | D={D}"] = rel.tolist()
     return results
@@ -112,7 +111,7 @@ def ode_map(ctx: Context) -> dict:
         x_tr, x_te = np.stack([f[0] for f in feats[e, n]]), np.stack([f[1] for f in feats[e, n]])
         y_tr = np.stack([d[2].reshape(-1, 1) for d in data]).astype(np.float32)
         y_te = np.stack([d[3].reshape(-1, 1) for d in data]).astype(np.float32)
-        rel = fit_mlp_regression(MLP(D), x_tr, y_tr, x_te, y_te, seeds=ctx.seeds, steps=cfg.ode_steps,
+        rel = fit_mlp_regression(D, x_tr, y_tr, x_te, y_te, seeds=ctx.seeds, steps=cfg.ode_steps,
                                  batch_size=cfg.univ_batch, lr=cfg.univ_lr, desc=f"pendulum {e} N={n} D={D}")
         results["mlp"][f"{e} | N={n} | D={D}"] = rel.tolist()
     return results
