@@ -14,6 +14,7 @@ position-wise MLP maps every state x_t to theta_t.
 from __future__ import annotations
 
 import numpy as np
+from matplotlib.ticker import NullFormatter
 
 from lru_universality import compressor as C
 from lru_universality.data import forced_pendulum, iid_gaussian, product_sine_target, smooth_forcing
@@ -168,9 +169,14 @@ def run(ctx: Context) -> RunRecord:
                   label=f"{ODE_COMPLEX}, N={n}")
     ax.loglog(cfg.ode_widths, [med_b[f"{ODE_REAL} | N={n_max} | D={D}"] for D in cfg.ode_widths], marker="s",
               label=f"{ODE_REAL}, {2 * n_max} units")
+    ax.axhline(lin_b[f"{ODE_COMPLEX} | N={n_max}"], color="k", ls="--", lw=0.8,
+               label=f"linear readout, {ODE_COMPLEX} N={n_max}")
     ax.set_xlabel("MLP width D")
     ax.set_title("(b) forced pendulum", fontsize=9)
     ax.legend(fontsize=7)
+    for a, ticks in ((axes[0, 0], widths), (ax, list(cfg.ode_widths))):
+        a.set_xticks(ticks, [str(t) for t in ticks])
+        a.xaxis.set_minor_formatter(NullFormatter())
     save_figure(fig, ctx.out_dir / "universality_width.png")
     rec.plots.append("universality_width.png")
 
