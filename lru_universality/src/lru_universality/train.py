@@ -36,7 +36,7 @@ class OptimConfig:
 
 
 def param_labels(params: Any) -> Any:
-    """'recurrent' for the parameters in RECURRENT_PARAM_NAMES inside a recurrence, else 'other'."""
+    """'recurrent' for leaves named in RECURRENT_PARAM_NAMES (only the recurrent layers use them), else 'other'."""
     flat = traverse_util.flatten_dict(params)
     labels = {k: "recurrent" if k[-1] in RECURRENT_PARAM_NAMES else "other" for k in flat}
     return traverse_util.unflatten_dict(labels)

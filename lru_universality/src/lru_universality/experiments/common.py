@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+import numpy as np
+
 from lru_universality.configs import Config
 from repro_shared.results import RunRecord
 
@@ -24,8 +26,6 @@ class Context:
 
 
 def median(values) -> float:
-    import numpy as np
-
     return float(np.median(np.asarray(values, dtype=float)))
 
 

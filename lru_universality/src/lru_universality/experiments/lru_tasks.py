@@ -32,9 +32,9 @@ class Variant:
     gamma_norm: bool = True
     state_factor: int = 1  # the real baseline gets 2N units (equal state memory)
 
-    def recurrence(self, d_state: int) -> RecurrenceConfig:
+    def recurrence(self, d_state: int, scan_method: str = "sequential") -> RecurrenceConfig:
         return RecurrenceConfig(kind=self.kind, d_state=self.state_factor * d_state, r_min=self.r_min,
-                                r_max=self.r_max, gamma_norm=self.gamma_norm)
+                                r_max=self.r_max, gamma_norm=self.gamma_norm, scan_method=scan_method)
 
 
 VARIANTS: dict[str, Variant] = {
@@ -51,10 +51,10 @@ VARIANTS: dict[str, Variant] = {
 
 
 def _train(task: tuple[SequenceTask, SequenceTask], variant: str, *, d_model: int, d_state: int, layers: int,
-           pooling: str, steps: int, batch: int, lr: float, seed: int, desc: str):
+           pooling: str, steps: int, batch: int, lr: float, seed: int, desc: str, scan_method: str):
     train, test = task
-    model = DeepRecurrentModel(d_model, train.n_classes, VARIANTS[variant].recurrence(d_state), n_layers=layers,
-                               pooling=pooling)
+    model = DeepRecurrentModel(d_model, train.n_classes, VARIANTS[variant].recurrence(d_state, scan_method),
+                               n_layers=layers, pooling=pooling)
     return fit_sequence_classifier(model, train, test, steps=steps, batch_size=batch,
                                    optim=OptimConfig(lr=lr), seed=seed, desc=desc)
 
@@ -78,7 +78,7 @@ def run(ctx: Context) -> RunRecord:
                 copy_task(rng, cfg.copy_test, cfg.copy_pattern, cfg.copy_delay, cfg.copy_symbols))
         fit = _train(task, "lru r[0,1]", d_model=cfg.copy_d_model, d_state=cfg.copy_d_state, layers=cfg.copy_layers,
                      pooling="none", steps=copy_steps, batch=cfg.copy_batch, lr=cfg.copy_lr, seed=seed,
-                     desc=f"copy seed {seed}")
+                     desc=f"copy seed {seed}", scan_method=cfg.scan_method)
         results["copy"].setdefault("lru r[0,1]", []).append(fit.test_accuracy)
         results.setdefault("steps_per_s", {})[f"copy | seed {seed}"] = fit.steps_per_s
         results["curves"][f"copy | seed {seed}"] = fit.losses
@@ -90,7 +90,8 @@ def run(ctx: Context) -> RunRecord:
         for v in cfg.listops_variants:
             fit = _train(task, v, d_model=cfg.listops_d_model, d_state=cfg.listops_d_state,
                          layers=cfg.listops_layers, pooling="mean", steps=cfg.listops_steps, batch=cfg.listops_batch,
-                         lr=cfg.listops_lr, seed=seed, desc=f"listops {v} seed {seed}")
+                         lr=cfg.listops_lr, seed=seed, desc=f"listops {v} seed {seed}",
+                         scan_method=cfg.scan_method)
             results["listops"].setdefault(v, []).append(fit.test_accuracy)
             results["steps_per_s"][f"listops {v} | seed {seed}"] = fit.steps_per_s
             results["curves"][f"listops {v} | seed {seed}"] = fit.losses
@@ -101,7 +102,7 @@ def run(ctx: Context) -> RunRecord:
         for v in cfg.delay_variants:
             fit = _train(task, v, d_model=cfg.delay_d_model, d_state=cfg.delay_d_state, layers=cfg.delay_layers,
                          pooling="none", steps=cfg.delay_steps, batch=cfg.delay_batch, lr=cfg.delay_lr, seed=seed,
-                         desc=f"delay {v} seed {seed}")
+                         desc=f"delay {v} seed {seed}", scan_method=cfg.scan_method)
             results["delay"].setdefault(v, []).append(fit.test_accuracy)
             results["steps_per_s"][f"delay {v} | seed {seed}"] = fit.steps_per_s
             results["curves"][f"delay {v} | seed {seed}"] = fit.losses
