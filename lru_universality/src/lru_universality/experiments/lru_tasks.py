@@ -134,7 +134,8 @@ def run(ctx: Context) -> RunRecord:
         ax.set_xlabel("step")
         ax.set_ylabel("training loss")
         ax.set_title(prefix, fontsize=9)
-        ax.legend(fontsize=7)
+        if ax.lines:
+            ax.legend(fontsize=7)
     save_figure(fig, ctx.out_dir / "lru_tasks_loss.png")
     rec.plots.append("lru_tasks_loss.png")
 
