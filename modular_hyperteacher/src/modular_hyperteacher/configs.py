@@ -56,11 +56,23 @@ class Config:
     ts_steps: int = 1000
     ts_overparam_ratios: tuple[int, ...] = (1, 4, 16)
 
+    # -- experiment 4: compositional preference grid world (reference: B 128, 16 + 16 demos, 100k steps)
+    grid_students: tuple[str, ...] = ("hnet_linear", "anil", "learned_init")
+    grid_hnet_hidden: int = 64
+    grid_anil_hidden: int = 128  # reference 512 (4 hidden layers)
+    grid_maml_hidden: int = 96  # reference 368
+    grid_modules: int = 32  # reference num_templates
+    grid_steps: int = 500
+    grid_meta_batch: int = 16
+    grid_shots: int = 8
+    grid_eval_every: int = 250
+    grid_eval_tasks: int = 128
+
     def validate(self) -> Config:
         check_choice("theory_kinds", self.theory_kinds, ("discrete", "continuous", "all"))
         for name in ("theory_steps", "theory_inner_steps", "theory_meta_batch", "theory_batch", "theory_eval_tasks",
                      "theory_log_every", "ht_steps", "ht_meta_batch", "ht_shots", "ht_eval_every", "ht_eval_tasks",
-                     "ts_steps"):
+                     "ts_steps", "grid_steps", "grid_meta_batch", "grid_shots", "grid_eval_every", "grid_eval_tasks"):
             check_range(name, getattr(self, name), lo=1)
         if self.theory_steps % self.theory_log_every:
             raise ConfigError("theory_steps", self.theory_steps, f"a multiple of theory_log_every "
@@ -71,7 +83,9 @@ class Config:
         if self.ht_eval_tasks % min(self.ht_eval_chunk, self.ht_eval_tasks):
             raise ConfigError("ht_eval_tasks", self.ht_eval_tasks,
                               f"a multiple of ht_eval_chunk ({self.ht_eval_chunk})")
-        for name in ("ht_students", "ht_non_compositional", "ts_students"):
+        if self.grid_steps % self.grid_eval_every:
+            raise ConfigError("grid_steps", self.grid_steps, f"a multiple of grid_eval_every ({self.grid_eval_every})")
+        for name in ("ht_students", "ht_non_compositional", "ts_students", "grid_students"):
             for s in getattr(self, name):
                 check_choice(name, s, STUDENTS)
         check_range("ht_experts", self.ht_experts, lo=self.ht_hot)
@@ -93,16 +107,21 @@ CONFIGS: dict[str, Config] = {
         theory_kinds="all", theory_steps=3000,
         ht_steps=4000, ht_eval_every=500, ht_eval_tasks=512, ht_non_compositional=("hnet_linear", "anil"),
         ts_students=("hnet_linear", "hnet_deepmlp"), ts_steps=3000,
+        grid_students=("hnet_linear", "hnet_deepmlp", "anil", "learned_init"), grid_steps=2000, grid_eval_every=500,
+        grid_eval_tasks=256,
     ),
-    # the reference's sizes (E 8, widths 128 / 512 / 384, B 128, shots 256 + 256) for as many steps as ~10 GPU
-    # minutes allow per experiment (estimated from the reference's ~95 hnet steps/s on one H200; untested here)
+    # the reference's sizes (E 8, widths 128 / 512 / 384, B 128, shots 256 + 256) for as many steps as about 10
+    # GPU minutes per experiment allow (estimated from the reference's ~95 hnet steps/s on one H200; untested here)
     "gpu": Config(
         seeds=(0, 1, 2),
-        theory_kinds="all", theory_steps=10_000, theory_inner_steps=300, theory_inner_lr=3e-3, theory_lr=1e-3,
+        theory_kinds="all", theory_steps=3000, theory_inner_steps=300, theory_inner_lr=3e-3, theory_lr=1e-3,
         theory_meta_batch=64, theory_batch=256, theory_eval_tasks=512, theory_eval_batch=1024, theory_log_every=1000,
-        ht_experts=8, ht_hnet_hidden=128, ht_anil_hidden=512, ht_maml_hidden=384, ht_steps=20_000,
+        ht_experts=8, ht_hnet_hidden=128, ht_anil_hidden=512, ht_maml_hidden=384, ht_steps=10_000,
         ht_meta_batch=128, ht_shots=256, ht_eval_every=1000, ht_eval_tasks=1024, ht_eval_chunk=128,
-        ht_non_compositional=("hnet_linear", "hnet_deepmlp", "anil", "learned_init"),
-        ts_students=("hnet_linear", "hnet_deepmlp"), ts_steps=20_000,
+        ht_non_compositional=("hnet_linear", "anil"),
+        ts_students=("hnet_linear", "hnet_deepmlp"), ts_steps=10_000,
+        grid_students=("hnet_linear", "hnet_deepmlp", "anil", "learned_init"), grid_anil_hidden=512,
+        grid_maml_hidden=368, grid_steps=5000, grid_meta_batch=128, grid_shots=16, grid_eval_every=1000,
+        grid_eval_tasks=1024,
     ),
 }

@@ -82,8 +82,9 @@ def eval_sets(teacher: HyperTeacher, cfg: FewshotConfig, rng: jax.Array) -> dict
 
 def decode_r2(learner: MetaLearner, meta: Any, id_tasks: TaskBatch, ood_tasks: TaskBatch, rng: jax.Array, *,
               chunk: int, l2: float = 1.0) -> np.ndarray:
-    """R^2 (per generated layer and expert) of a ridge decoder (with intercept) from the adapted fast parameters
-    to the true code, fit on ID tasks and scored on OOD tasks."""
+    """R^2 (per code entry: generated layer x expert) of a ridge decoder (with intercept) from the adapted fast
+    parameters to the true code, fit on ID tasks and scored on OOD tasks. Entries constant on the OOD tasks have
+    no R^2 (nan); averages skip them."""
     rng_id, rng_ood = jax.random.split(rng)
     fast_id = learner.evaluate(meta, id_tasks, rng_id, chunk=chunk, return_fast=True)["fast"]
     fast_ood = learner.evaluate(meta, ood_tasks, rng_ood, chunk=chunk, return_fast=True)["fast"]
@@ -96,11 +97,15 @@ def decode_r2(learner: MetaLearner, meta: Any, id_tasks: TaskBatch, ood_tasks: T
 
 
 def run_fewshot(teacher: HyperTeacher, cfg: FewshotConfig, *, learner_overrides: dict[str, Any] | None = None,
-                progress_desc: str | None = None, decode: bool = True) -> dict[str, Any]:
-    """Meta-train, evaluate every ``eval_every`` steps, return the history and the best-valid metrics."""
+                learner: MetaLearner | None = None, progress_desc: str | None = None,
+                decode: bool = True) -> dict[str, Any]:
+    """Meta-train, evaluate every ``eval_every`` steps, return the history and the best-valid metrics.
+
+    ``teacher`` is any task distribution with the hyperteacher's ``sample(rng, tasks, shots_support, shots_query,
+    split)`` (e.g. :class:`~modular_hyperteacher.grids.PreferenceGrid` with a ``learner`` built for it)."""
     from repro_shared.progress import progress
 
-    learner = build_learner(cfg, teacher, learner_overrides)
+    learner = learner or build_learner(cfg, teacher, learner_overrides)
     rng_init, rng_train, rng_eval, rng_decode = jax.random.split(jax.random.PRNGKey(cfg.seed), 4)
     state = learner.init(rng_init)
     num_meta, num_fast = count_params(state.meta), count_params(learner.student.reset(state.meta))
@@ -153,7 +158,8 @@ def run_fewshot(teacher: HyperTeacher, cfg: FewshotConfig, *, learner_overrides:
         n = min(cfg.decode_tasks, cfg.eval_tasks)
         take = jax.tree_util.tree_map(lambda a: a[:n], (sets["test"], sets["ood"]))
         r2 = decode_r2(learner, best["meta"], take[0], take[1], rng_decode, chunk=min(cfg.eval_chunk, n))
-        result["decode_r2"] = float(np.mean(r2))
-        result["decode_r2_per_layer"] = r2.mean(axis=1).tolist()
+        result["decode_r2"] = float(np.nanmean(r2))
+        if r2.ndim == 2:
+            result["decode_r2_per_layer"] = np.nanmean(r2, axis=1).tolist()
     result["meta"] = best["meta"]
     return result

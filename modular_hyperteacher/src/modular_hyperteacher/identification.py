@@ -36,10 +36,10 @@ def ridge_predict(w: jax.Array, x: jax.Array, intercept: bool = False) -> jax.Ar
 
 
 def r2_score(y: jax.Array, y_pred: jax.Array) -> jax.Array:
-    """Coefficient of determination per column of ``y`` (shape (n, k) -> (k,))."""
+    """Coefficient of determination per column of ``y`` (shape (n, k) -> (k,)); nan for a constant column."""
     ss_res = jnp.sum((y - y_pred) ** 2, axis=0)
     ss_tot = jnp.sum((y - jnp.mean(y, axis=0)) ** 2, axis=0)
-    return 1.0 - ss_res / ss_tot
+    return jnp.where(ss_tot > 0, 1.0 - ss_res / jnp.where(ss_tot > 0, ss_tot, 1.0), jnp.nan)
 
 
 def ridge_r2(x_fit: jax.Array, y_fit: jax.Array, x_eval: jax.Array, y_eval: jax.Array, *, l2: float,

@@ -16,7 +16,8 @@ import time
 from repro_shared import cli
 from repro_shared.results import default_results_dir
 
-EXPERIMENTS: tuple[str, ...] = ("theory_supports", "hyperteacher_compositional", "task_support", "identification")
+EXPERIMENTS: tuple[str, ...] = ("theory_supports", "hyperteacher_compositional", "task_support", "identification",
+                                "grid_worlds")
 
 
 def _configure_device(device: str) -> None:
