@@ -26,7 +26,7 @@ def test_value_iteration_golden(env):
     assert right != c0
     far = [c for c in range(len(env.free)) if c not in (c0, right)][-3:]
     cells = jnp.asarray([right, *far])
-    q = env.q_values(jnp.asarray([0.7, 0.0, 0.0, 0.0]), cells)
+    q = jax.jit(env.q_values)(jnp.asarray([0.7, 0.0, 0.0, 0.0]), cells)
     full = env.num_masks - 1
     assert float(q[c0, full, 2]) == pytest.approx(0.7, rel=1e-6)
     assert float(q[c0, full, 0]) == pytest.approx(0.9 * 0.7, rel=1e-6)
@@ -34,8 +34,8 @@ def test_value_iteration_golden(env):
 
 
 def test_demonstrations(env):
-    code = env.sample_code(jax.random.PRNGKey(0), "train")
-    obs, q, valid = env.demonstrate(jax.random.PRNGKey(1), code)
+    code = jax.jit(env.sample_code, static_argnums=1)(jax.random.PRNGKey(0), "train")
+    obs, q, valid = jax.jit(env.demonstrate)(jax.random.PRNGKey(1), code)
     t = env.cfg.timelimit
     assert obs.shape == (t, env.observation_dim) and q.shape == (t, 5)
     v = np.asarray(valid)
@@ -50,7 +50,7 @@ def test_demonstrations(env):
 
 
 def test_sample_and_masked_loss(env):
-    batch = env.sample(jax.random.PRNGKey(0), 3, 2, 2, "ood")
+    batch = jax.jit(env.sample, static_argnums=(1, 2, 3, 4))(jax.random.PRNGKey(0), 3, 2, 2, "ood")
     assert batch.x_support.shape == (3, 2 * env.cfg.timelimit, env.observation_dim)
     assert batch.y_query.shape == (3, 2 * env.cfg.timelimit, 6)
     ood = {c.tobytes() for c in env.codes_ood}

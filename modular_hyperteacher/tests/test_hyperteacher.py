@@ -24,15 +24,16 @@ def test_split_sizes(experts, support, n_id, n_ood):
 
 def test_codes_are_sparse_and_held_out_combinations_never_sampled_for_training():
     teacher = HyperTeacher(HyperTeacherConfig(num_experts=4))
-    codes = np.asarray(teacher.sample_codes(jax.random.PRNGKey(0), 2000, "train"))
+    sample_codes = jax.jit(teacher.sample_codes, static_argnums=(1, 2))
+    codes = np.asarray(sample_codes(jax.random.PRNGKey(0), 2000, "train"))
     assert set(np.unique(codes)) <= {0.0, 1.0}
     hot = codes.sum(-1)
     assert hot.min() >= 1 and hot.max() <= 2
     ood = {t.tobytes() for t in teacher.tasks_ood_np}
     assert not any(c.tobytes() in ood for c in codes)
-    ood_codes = np.asarray(teacher.sample_codes(jax.random.PRNGKey(1), 500, "ood"))
+    ood_codes = np.asarray(sample_codes(jax.random.PRNGKey(1), 500, "ood"))
     assert all(c.tobytes() in ood for c in ood_codes)
-    k4 = np.asarray(teacher.sample_codes(jax.random.PRNGKey(2), 50, "ood_4"))
+    k4 = np.asarray(sample_codes(jax.random.PRNGKey(2), 50, "ood_4"))
     np.testing.assert_array_equal(k4.sum(-1), 4)
 
 
@@ -52,20 +53,21 @@ def test_non_compositional_holds_out_the_last_expert_of_the_last_layer():
 
 def test_soft_targets_and_standardized_logits():
     teacher = HyperTeacher(HyperTeacherConfig(num_experts=4))
-    batch = teacher.sample(jax.random.PRNGKey(0), 16, 32, 32, "train")
+    sample = jax.jit(teacher.sample, static_argnums=(1, 2, 3, 4))
+    batch = sample(jax.random.PRNGKey(0), 16, 32, 32, "train")
     assert batch.x_support.shape == (16, 32, 16) and batch.y_query.shape == (16, 32, 8)
     np.testing.assert_allclose(np.asarray(batch.y_support.sum(-1)), 1.0, rtol=1e-5)
     code = batch.codes[0]
-    ref = teacher.logits(code, teacher.reference_inputs)
+    ref = jax.jit(teacher.logits)(code, teacher.reference_inputs)
     std = (ref - ref.mean(0)) / ref.std(0)
     np.testing.assert_allclose(np.asarray(std.mean(0)), 0.0, atol=1e-4)
     np.testing.assert_allclose(np.asarray(std.std(0)), 1.0, atol=1e-4)
     # generated hidden weights are linear in the code
     c1, c2 = batch.codes[0], batch.codes[1]
-    np.testing.assert_allclose(np.asarray(teacher.hidden_weights(c1 + c2)),
-                               np.asarray(teacher.hidden_weights(c1) + teacher.hidden_weights(c2)), atol=1e-4)
+    hidden = jax.jit(teacher.hidden_weights)
+    np.testing.assert_allclose(np.asarray(hidden(c1 + c2)), np.asarray(hidden(c1) + hidden(c2)), atol=1e-4)
     # soft targets are confident (temperature 0.1): mean max-probability about 0.9
-    big = teacher.sample(jax.random.PRNGKey(1), 64, 64, 0, "train")
+    big = sample(jax.random.PRNGKey(1), 64, 32, 32, "train")
     assert 0.8 < float(jnp.mean(jnp.max(big.y_support, -1))) < 0.95
 
 

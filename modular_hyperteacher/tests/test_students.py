@@ -26,8 +26,8 @@ def test_parameter_counts_match_the_reference(name, hidden, modules, n_meta, n_f
 @pytest.mark.parametrize("name", ["hnet_linear", "hnet_deepmlp", "anil", "learned_init"])
 def test_forward_shapes(name):
     student = make_student(name, input_dim=16, output_dim=8, hidden_dim=16, num_hidden=3, num_modules=8)
-    meta = student.init(jax.random.PRNGKey(0))
-    out = student.apply(meta, student.reset(meta), jnp.ones((5, 16)))
+    meta = jax.jit(student.init)(jax.random.PRNGKey(0))
+    out = jax.jit(student.apply)(meta, student.reset(meta), jnp.ones((5, 16)))
     assert out.shape == (5, 8) and bool(jnp.all(jnp.isfinite(out)))
 
 
@@ -40,8 +40,8 @@ def test_embedding_normalization_golden_and_stop_gradient():
 
 def test_linear_hypernetwork_generates_every_layer_with_biases():
     student = make_student("hnet_linear", input_dim=16, output_dim=8, hidden_dim=32, num_hidden=3, num_modules=12)
-    meta = student.init(jax.random.PRNGKey(0))
-    layers = student.generate(meta, student.reset(meta))
+    meta = jax.jit(student.init)(jax.random.PRNGKey(0))
+    layers = jax.jit(student.generate)(meta, student.reset(meta))
     assert [w.shape for w, _ in layers] == [(16, 32), (32, 32), (32, 32), (32, 8)]
     assert [b.shape for _, b in layers] == [(32,), (32,), (32,), (8,)]
     # the two hidden layers share one bank (different embeddings)

@@ -9,8 +9,8 @@ from modular_hyperteacher.supports import theory_supports
 
 from modular_hyperteacher import theory
 
-TINY = theory.TheoryConfig(steps=60, log_every=30, inner_steps=30, inner_lr=3e-2, meta_batch_size=8, batch_size=32,
-                           eval_tasks=32, eval_batch_size=64, lr=3e-3)
+TINY = theory.TheoryConfig(steps=40, log_every=20, inner_steps=20, inner_lr=3e-2, meta_batch_size=8, batch_size=32,
+                           eval_tasks=16, eval_batch_size=32, lr=3e-3)
 
 
 def test_code_goldens():

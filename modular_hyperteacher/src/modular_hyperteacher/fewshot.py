@@ -86,8 +86,8 @@ def decode_r2(learner: MetaLearner, meta: Any, id_tasks: TaskBatch, ood_tasks: T
     parameters to the true code, fit on ID tasks and scored on OOD tasks. Entries constant on the OOD tasks have
     no R^2 (nan); averages skip them."""
     rng_id, rng_ood = jax.random.split(rng)
-    fast_id = learner.evaluate(meta, id_tasks, rng_id, chunk=chunk, return_fast=True)["fast"]
-    fast_ood = learner.evaluate(meta, ood_tasks, rng_ood, chunk=chunk, return_fast=True)["fast"]
+    adapted = jax.jit(lambda tasks, key: learner.evaluate(meta, tasks, key, chunk=chunk, return_fast=True)["fast"])
+    fast_id, fast_ood = adapted(id_tasks, rng_id), adapted(ood_tasks, rng_ood)
     x_id = jax.vmap(lambda f: ravel_pytree(f)[0])(fast_id)
     x_ood = jax.vmap(lambda f: ravel_pytree(f)[0])(fast_ood)
     y_id = id_tasks.codes.reshape(id_tasks.codes.shape[0], -1)

@@ -49,6 +49,7 @@ def ridge_r2(x_fit: jax.Array, y_fit: jax.Array, x_eval: jax.Array, y_eval: jax.
     return r2_score(y_eval, ridge_predict(w, x_eval, intercept))
 
 
+@jax.jit
 def code_map(z: jax.Array, z_student: jax.Array) -> jax.Array:
     """Least-squares linear map G (M_student, M) with z_student ≈ G z + c, fit over tasks (intercept dropped)."""
     ones = jnp.ones((z.shape[0], 1), z.dtype)
@@ -56,6 +57,7 @@ def code_map(z: jax.Array, z_student: jax.Array) -> jax.Array:
     return sol[:-1].T
 
 
+@jax.jit
 def module_alignment(teacher_modules: jax.Array, student_modules: jax.Array, g: jax.Array) -> jax.Array:
     """Identification of the teacher's modules by a linear-hypernetwork student.
 
