@@ -52,8 +52,8 @@ def build_learner(cfg: FewshotConfig, teacher: HyperTeacher, learner_overrides: 
     student = make_student(cfg.student, input_dim=tcfg.input_dim, output_dim=tcfg.output_dim,
                            hidden_dim=cfg.hidden_dim, num_hidden=cfg.num_hidden,
                            num_modules=cfg.module_ratio * tcfg.num_experts)
-    lcfg = dataclasses.replace(METHOD_DEFAULTS[cfg.student], first_order=cfg.first_order,
-                               cache_features=cfg.cache_features, **(learner_overrides or {}))
+    changes = {"first_order": cfg.first_order, "cache_features": cfg.cache_features, **(learner_overrides or {})}
+    lcfg = dataclasses.replace(METHOD_DEFAULTS[cfg.student], **changes)
     return MetaLearner(student, lcfg)
 
 
