@@ -8,8 +8,8 @@ Ours (one jitted step: task sampling, vmapped inner loops, outer update) against
 * optionally the **reference implementation** (smonsays/modular-hyperteacher) on the same config, run as a
   subprocess from a checkout and a Python environment you provide (``--reference-dir``, ``--reference-python``;
   the reference needs dm-haiku, ml_collections, chex and a ``wandb`` module: a no-op stub is put on its path).
-  Its per-step time is the difference of the wall times of two runs of different lengths (compile and the two
-  evaluations cancel). Nothing of the reference is part of this package.
+  Its steps/s come from its own tqdm progress between the end of step 1 (after compilation and the first
+  evaluation) and the final evaluation. Nothing of the reference is part of this package.
 
 Presets: ``cpu`` (E 8, meta-batch 32, 64 + 64 shots, widths hnet 32 / ANIL 512 / MAML 128: the reduced CPU config)
 and ``reference`` (the reference's default sizes: widths 128 / 512 / 384, meta-batch 128, 256 + 256 shots).
@@ -20,11 +20,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
 import textwrap
-import time
 from pathlib import Path
 
 PRESETS = {
@@ -88,33 +88,47 @@ def time_ours(preset: dict, names: list[str], steps: int, repeats: int) -> dict[
     return {k: steps / t.median_s for k, t in timings.items()}
 
 
-def time_reference(preset: dict, names: list[str], python: str, ref_dir: Path, steps: tuple[int, int]) -> dict:
-    """Reference steps/s from two runs of ``run_fewshot.py`` with different ``steps_outer`` (difference of walls)."""
+def _tqdm_progress(stderr: str) -> list[tuple[int, float]]:
+    """(steps done, elapsed seconds) of every tqdm update in a captured stderr."""
+    out = []
+    for n, h, m, sec in re.findall(r"(\d+)/\d+ \[(?:(\d+):)?(\d+):(\d+)", stderr):
+        out.append((int(n), 3600 * int(h or 0) + 60 * int(m) + int(sec)))
+    return out
+
+
+def time_reference(preset: dict, names: list[str], python: str, ref_dir: Path, steps: int) -> dict:
+    """Reference steps/s from one ``run_fewshot.py`` run of ``steps`` outer steps: its tqdm progress between the
+    end of step 1 (after compilation and the step-0 evaluation) and the last update before the final evaluation."""
     method = {"hnet_linear": "hnet_linear", "hnet_deepmlp": "hnet_deepmlp", "anil": "anil512",
               "learned_init": "learned_init384"}
     out = {}
     with tempfile.TemporaryDirectory() as tmp:
         (Path(tmp) / "wandb.py").write_text(STUB_WANDB)
         for name in names:
-            walls = []
-            for n in steps:
-                cmd = [python, "run_fewshot.py", f"--workdir={tmp}/logs",
-                       f"--config=configs/hyperteacher.py:{method[name]}",
-                       f"--config.dataset_num_experts={preset['experts']}",
-                       f"--config.meta_batch_size={preset['meta_batch']}",
-                       f"--config.dataset_shots_train={preset['shots']}",
-                       f"--config.dataset_shots_test={preset['shots']}",
-                       f"--config.base_model_hidden_dim={preset['hidden'][name]}", f"--config.steps_outer={n}"]
-                if name == "hnet_deepmlp":  # the shipped config's generator name raises ValueError
-                    cmd.append("--config.meta_model=deepmlp_hnet")
-                t0 = time.perf_counter()
-                proc = subprocess.run(cmd, cwd=ref_dir, env={**os.environ, "PYTHONPATH": tmp, "WANDB_MODE": "offline"},
-                                      capture_output=True, text=True)
-                walls.append(time.perf_counter() - t0)
-                if proc.returncode != 0:
-                    raise RuntimeError(f"reference run failed ({name}, {n} steps):\n{proc.stderr[-3000:]}")
-            out[name] = (steps[1] - steps[0]) / (walls[1] - walls[0])
-            print(f"reference {name}: walls {walls[0]:.1f} s / {walls[1]:.1f} s", flush=True)
+            cmd = [python, "run_fewshot.py", f"--workdir={tmp}/logs",
+                   f"--config=configs/hyperteacher.py:{method[name]}",
+                   f"--config.dataset_num_experts={preset['experts']}",
+                   f"--config.meta_batch_size={preset['meta_batch']}",
+                   f"--config.dataset_shots_train={preset['shots']}",
+                   f"--config.dataset_shots_test={preset['shots']}",
+                   f"--config.base_model_hidden_dim={preset['hidden'][name]}", f"--config.steps_outer={steps}"]
+            if name == "hnet_deepmlp":  # the shipped config's generator name raises ValueError
+                cmd.append("--config.meta_model=deepmlp_hnet")
+            proc = subprocess.run(cmd, cwd=ref_dir, env={**os.environ, "PYTHONPATH": tmp, "WANDB_MODE": "offline"},
+                                  capture_output=True, text=True)
+            if proc.returncode != 0:
+                raise RuntimeError(f"reference run failed ({name}):\n{proc.stderr[-3000:]}")
+            prog = [p for p in _tqdm_progress(proc.stderr) if 1 <= p[0] < steps]
+            first_shown = {}
+            for n, t in prog:  # the first display of a count is when that step finished
+                first_shown.setdefault(n, t)
+            n0, n1 = min(first_shown), max(first_shown)
+            t0, t1 = first_shown[n0], first_shown[n1]
+            if n1 - n0 < 10 or t1 <= t0:
+                raise RuntimeError(f"reference run of {name}: too few timed steps ({n0}..{n1}); "
+                                   "raise --reference-steps")
+            out[name] = (n1 - n0) / (t1 - t0)
+            print(f"reference {name}: steps {n0}..{n1} in {t1 - t0:.0f} s", flush=True)
     return out
 
 
@@ -128,7 +142,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--reference-dir", type=Path, default=None, help="checkout of smonsays/modular-hyperteacher")
     parser.add_argument("--reference-python", default=None, help="python of an environment that runs the reference")
-    parser.add_argument("--reference-steps", type=int, nargs=2, default=(20, 120), metavar=("SHORT", "LONG"))
+    parser.add_argument("--reference-steps", type=int, default=300,
+                        help="outer steps of the reference run (timed between step 1 and the final evaluation)")
     parser.add_argument("--out", type=Path, default=None, help="write the figures as JSON here")
     args = parser.parse_args(argv)
     if args.steps < 1 or args.repeats < 1:
