@@ -107,7 +107,7 @@ CONFIGS: dict[str, Config] = {
         theory_kinds="all", theory_steps=3000,
         ht_steps=4000, ht_eval_every=500, ht_eval_tasks=512, ht_non_compositional=("hnet_linear", "anil"),
         ts_students=("hnet_linear", "hnet_deepmlp"), ts_steps=3000,
-        grid_students=("hnet_linear", "hnet_deepmlp", "anil", "learned_init"), grid_steps=2000, grid_eval_every=500,
+        grid_students=("hnet_linear", "hnet_deepmlp", "anil", "learned_init"), grid_steps=1500, grid_eval_every=500,
         grid_eval_tasks=256,
     ),
     # the reference's sizes (E 8, widths 128 / 512 / 384, B 128, shots 256 + 256) for as many steps as about 10
