@@ -61,9 +61,7 @@ def gd1_optimal_eta(x: jax.Array, y: jax.Array) -> jax.Array:
 def gd_predict(x: jax.Array, eta: float, steps: int, include_current: bool = True) -> jax.Array:
     """``steps`` gradient steps from Phi_0 = 0 on L_t(Phi) = 1/2 sum_{t'} ||s_{t'} - Phi s_{t'-1}||^2."""
     a, b = cumulative_moments(x, include_current)
-    phi = jnp.zeros_like(a)
-    for _ in range(steps):
-        phi = phi - eta * (phi @ a - b)
+    phi = jax.lax.fori_loop(0, steps, lambda _, phi: phi - eta * (phi @ a - b), jnp.zeros_like(a))
     return jnp.einsum("...ij,...j->...i", phi, x)
 
 
@@ -78,9 +76,8 @@ def lsq_predict(x: jax.Array, lam: float = 1e-3, include_current: bool = True) -
 def richardson(a: jax.Array, s: jax.Array, alphas, x0: jax.Array | None = None) -> jax.Array:
     """x_{k+1} = x_k + alpha_k (s - A x_k): K = len(alphas) Richardson steps towards A^{-1} s (Prop. 2)."""
     x = s if x0 is None else x0
-    for k in range(len(alphas)):
-        x = x + alphas[k] * (s - jnp.einsum("...ij,...j->...i", a, x))
-    return x
+    step = lambda x, alpha: (x + alpha * (s - jnp.einsum("...ij,...j->...i", a, x)), None)
+    return jax.lax.scan(step, x, jnp.asarray(alphas, dtype=s.dtype))[0]
 
 
 def prop2_predict(x: jax.Array, alphas: jax.Array, eta: jax.Array, mu: float = 1e-3) -> jax.Array:

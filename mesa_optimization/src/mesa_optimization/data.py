@@ -6,6 +6,7 @@ holding s_1 .. s_{T+1}; a model sees s_1 .. s_T and predicts s_2 .. s_{T+1}.
 
 from __future__ import annotations
 
+import functools
 from typing import Literal
 
 import jax
@@ -93,9 +94,12 @@ def sample_sequence(key: jax.Array, T: int, d: int = 10, *, noise: float = 0.01,
     raise ValueError(f"invalid value for 'variant': {variant!r} (allowed: {', '.join(VARIANTS)})")
 
 
-def sample_batch(key: jax.Array, batch: int, T: int, d: int = 10, **kwargs) -> jax.Array:
+@functools.partial(jax.jit, static_argnames=("batch", "T", "d", "variant", "hidden_dim"))
+def sample_batch(key: jax.Array, batch: int, T: int, d: int = 10, *, noise: float = 0.01,
+                 variant: Variant = "orthogonal", clip: float = 10.0, hidden_dim: int = 15) -> jax.Array:
     """(batch, T+1, d) trajectories, one teacher per sequence (see :func:`sample_sequence`)."""
-    return jax.vmap(lambda k: sample_sequence(k, T, d, **kwargs))(jax.random.split(key, batch))
+    return jax.vmap(lambda k: sample_sequence(k, T, d, noise=noise, variant=variant, clip=clip,
+                                              hidden_dim=hidden_dim))(jax.random.split(key, batch))
 
 
 def inputs_targets(seqs: jax.Array) -> tuple[jax.Array, jax.Array]:

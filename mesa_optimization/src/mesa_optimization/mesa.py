@@ -147,11 +147,13 @@ def mesa_attention(q: jax.Array, k: jax.Array, v: jax.Array, lam: jax.Array | fl
 
 
 def ridge_reference(q: jax.Array, k: jax.Array, v: jax.Array, lam: float) -> jax.Array:
-    """Slow direct reference: at each t solve the ridge problem on the prefix with ``jnp.linalg.solve``."""
+    """Direct reference: at each t, solve the ridge normal equations on the prefix with ``jnp.linalg.solve``."""
     T, d = k.shape
-    outs = []
-    for t in range(T):
-        kt, vt = k[: t + 1], v[: t + 1]
-        w = jnp.linalg.solve(kt.T @ kt + lam * jnp.eye(d, dtype=k.dtype), kt.T @ vt).T  # (d_v, d_k)
-        outs.append(w @ q[t])
-    return jnp.stack(outs)
+    mask = (jnp.arange(T)[None, :] <= jnp.arange(T)[:, None]).astype(k.dtype)  # (t, i): i <= t
+
+    def at(m, q_t):
+        km, vm = k * m[:, None], v * m[:, None]
+        w = jnp.linalg.solve(km.T @ km + lam * jnp.eye(d, dtype=k.dtype), km.T @ vm).T  # (d_v, d_k)
+        return w @ q_t
+
+    return jax.vmap(at)(mask, q)
