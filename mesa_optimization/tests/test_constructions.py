@@ -3,10 +3,11 @@
 import jax
 import jax.numpy as jnp
 import numpy as np
-from mesa_optimization.models import CausalAttention
 
 from mesa_optimization import constructions as cons
-from mesa_optimization import data
+from mesa_optimization import data, models
+
+CausalAttention = models.CausalAttention
 
 
 def _traj(batch=8, T=30, d=4, seed=0):

@@ -4,9 +4,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from mesa_optimization.models import LAYER_KINDS, CausalAttention, SequenceModel, apply_with_intermediates
 
-from mesa_optimization import zoo
+from mesa_optimization import models, zoo
+
+LAYER_KINDS, CausalAttention, SequenceModel = models.LAYER_KINDS, models.CausalAttention, models.SequenceModel
+apply_with_intermediates = models.apply_with_intermediates
 
 
 @pytest.mark.parametrize("kind", LAYER_KINDS)
