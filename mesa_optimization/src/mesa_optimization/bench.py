@@ -18,7 +18,6 @@ import sys
 from pathlib import Path
 
 import jax
-import jax.numpy as jnp
 import optax
 
 from mesa_optimization import data as data_lib
@@ -98,8 +97,7 @@ def main(argv: list[str] | None = None) -> int:
               f"({'met' if r <= 3 else 'not met'})")
     if args.out:
         write_json_atomic(args.out, {"bench": results, "machine": machine_info(), "versions": framework_versions(),
-                                     "devices": [str(d) for d in jax.devices()], "x64": bool(jnp.zeros(1).dtype
-                                                                                              == jnp.float64)})
+                                     "devices": [str(d) for d in jax.devices()], "command": " ".join(sys.argv)})
         print("wrote", args.out)
     return 0
 

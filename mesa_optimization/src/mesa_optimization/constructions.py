@@ -97,7 +97,9 @@ def half_squared_error(pred: jax.Array, target: jax.Array) -> jax.Array:
 def fit_prop2(num_steps: int, *, key: jax.Array, train_steps: int = 300, batch: int = 256, T: int = 50,
               d: int = 10, lr: float = 0.05) -> dict[str, jax.Array]:
     """Learn alpha_1..alpha_K and eta of :func:`prop2_predict` by Adam on fresh batches (the paper's baseline)."""
-    params = {"alphas": jnp.full((num_steps,), 1.0), "eta": jnp.asarray(1.0)}
+    # distinct initial step sizes: with equal ones Adam's sign-like early updates keep them equal (no Chebyshev-like
+    # schedule can emerge)
+    params = {"alphas": jnp.linspace(0.5, 1.5, num_steps), "eta": jnp.asarray(1.0)}
     opt = optax.adam(lr)
 
     def loss_fn(p, k):
