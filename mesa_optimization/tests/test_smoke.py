@@ -27,6 +27,16 @@ def test_reproduce_cli_help_and_bad_scale():
     assert bad.returncode == 2 and "'quick', 'full', 'gpu'" in bad.stderr
 
 
+def test_bad_override_and_bench_help():
+    bad = subprocess.run([sys.executable, "-m", "mesa_optimization.reproduce", "--set", "e1_stepz=3"],
+                         capture_output=True, text=True)
+    assert bad.returncode == 2 and "e1_steps_linsa1" in bad.stderr
+    ok = subprocess.run([sys.executable, "-m", "mesa_optimization.bench", "--help"], capture_output=True, text=True)
+    assert ok.returncode == 0 and "--lengths" in ok.stdout
+
+
 def test_readme_lists_claims():
     readme = (PACKAGE_DIR / "README.md").read_text()
     assert "## Claims" in readme and "arXiv:2309.05858" in readme
+    for claim in ("E1a", "E2a", "E3a", "E4a", "E5a", "E6a"):
+        assert claim in readme
