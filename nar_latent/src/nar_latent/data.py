@@ -42,6 +42,9 @@ class Task:
     spec: dict[str, tuple[str, str, str]]
     nb_dims: dict[str, int]
 
+    def __hash__(self) -> int:  # used as a static (jit / cache) key
+        return hash((self.algorithm, tuple(self.spec.items()), tuple(sorted(self.nb_dims.items()))))
+
     def names(self, stage: str) -> list[str]:
         return [k for k, (s, _, _) in self.spec.items() if s == stage]
 
@@ -134,13 +137,14 @@ def stack(feedbacks: Sequence[Any], steps: int | None = None):
     return jax.tree_util.tree_map(lambda *xs: np.stack(xs), *padded)
 
 
-def slice_batch(feedback, start: int, stop: int):
-    """Samples ``start:stop`` of a feedback (batch axis 0 of inputs/outputs/lengths, 1 of hints)."""
+def take(feedback, indices: Sequence[int] | np.ndarray):
+    """The samples ``indices`` of a feedback (batch axis 0 of inputs/outputs/lengths, 1 of hints)."""
+    idx = np.asarray(indices, int)
     features = feedback.features
     cut = lambda points, axis: tuple(  # noqa: E731
-        _dp(p.name, p.location, p.type_, np.take(p.data, np.arange(start, stop), axis=axis)) for p in points)
+        _dp(p.name, p.location, p.type_, np.take(p.data, idx, axis=axis)) for p in points)
     features = features._replace(inputs=cut(features.inputs, 0), hints=cut(features.hints, 1),
-                                 lengths=features.lengths[start:stop])
+                                 lengths=np.asarray(features.lengths)[idx])
     return feedback._replace(features=features, outputs=cut(feedback.outputs, 0))
 
 

@@ -144,6 +144,36 @@ def processor_params(params: Params) -> Params:
     return out
 
 
+@jax.custom_vjp
+def max_plus(a: jax.Array, b: jax.Array, c: jax.Array) -> jax.Array:
+    """``max_i (a[:, i] + b[:, i, j] + c[:, i, k])`` -> (B, j, k, F), for a (B, N, F), b, c (B, N, N, F).
+
+    Same values and gradients as ``jnp.max`` of the broadcast sum (ties share the gradient, as in
+    jax's max rule), but the backward pass recomputes the (B, N, N, N, F) scores instead of storing
+    them for every hint step.
+    """
+    return jnp.max(_max_plus_scores(a, b, c), axis=1)
+
+
+def _max_plus_scores(a, b, c):
+    return a[:, :, None, None] + b[:, :, :, None] + c[:, :, None, :]
+
+
+def _max_plus_fwd(a, b, c):
+    out = max_plus(a, b, c)
+    return out, (a, b, c, out)
+
+
+def _max_plus_bwd(res, g):
+    a, b, c, out = res
+    hits = (_max_plus_scores(a, b, c) == out[:, None]).astype(g.dtype)
+    share = hits * (g / jnp.sum(hits, axis=1))[:, None]
+    return jnp.sum(share, axis=(2, 3)), jnp.sum(share, axis=3), jnp.sum(share, axis=2)
+
+
+max_plus.defvjp(_max_plus_fwd, _max_plus_bwd)
+
+
 def triplet_messages(p: Params, names: dict[str, str], z: jax.Array, edge: EdgeFeatures,
                      graph_fts: jax.Array) -> jax.Array:
     """``max_i`` of the triplet scores (Dudzik & Veličković 2022), shape (B, N, N, nb_triplet_fts).
@@ -157,8 +187,7 @@ def triplet_messages(p: Params, names: dict[str, str], z: jax.Array, edge: EdgeF
     t_e = edge.linear(w_e, b_e)
     t_e_1, t_e_2, t_e_3 = t_e[..., :nb], t_e[..., nb:2 * nb], t_e[..., 2 * nb:]
     t_g = linear(p[names["t_g"]], graph_fts)
-    over_i = (t_1[:, :, None, None] + t_e_1[:, :, :, None] + t_e_2[:, :, None, :])  # (B, i, j, k, F)
-    return jnp.max(over_i, axis=1) + t_2[:, :, None] + t_3[:, None, :] + t_e_3 + t_g[:, None, None]
+    return max_plus(t_1, t_e_1, t_e_2) + t_2[:, :, None] + t_3[:, None, :] + t_e_3 + t_g[:, None, None]
 
 
 def process(p: Params, node_fts: jax.Array, edge: EdgeFeatures, graph_fts: jax.Array, adj: jax.Array,
