@@ -54,7 +54,7 @@ def train_sampler_kwargs(algorithm: str) -> dict[str, Any]:
     p = tuple(0.1 + 0.1 * i for i in range(9))
     if algorithm in HALF_P:
         p = tuple(np.array(p) / 2)
-    return {"p": p, "length_needle": -8}
+    return {"p": p, "length_needle": -8} if algorithm in STRING_MATCHERS else {"p": p}
 
 
 def train_sizes(algorithm: str, sizes: Sequence[int]) -> tuple[int, ...]:

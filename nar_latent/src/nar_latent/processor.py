@@ -103,7 +103,7 @@ def aggregate(msgs: jax.Array, adj: jax.Array, softmax: bool | jax.Array, beta: 
         return jnp.max(masked, axis=1)
 
     def _soft() -> jax.Array:
-        weights = jax.nn.softmax(beta * masked, axis=1)
+        weights = jax.nn.softmax(jnp.where(mask, beta * msgs, -BIG_NUMBER), axis=1)  # = beta * masked at beta 1
         return jnp.sum(msgs * weights, axis=1)
 
     if isinstance(softmax, bool):

@@ -63,6 +63,7 @@ class TrainConfig:
     nb_triplet_fts: int = 8
     encoder_init: str = "default"
     max_rounds_per_call: int = 25  # bounds the host memory of one chunk's batches
+    hint_headroom: int = 2  # pad hints 2 steps past the sampler's estimate: a longer batch recompiles
 
     def validate(self) -> None:
         sizes = data_lib.train_sizes(self.algorithm, self.sizes)
@@ -204,7 +205,8 @@ class Trainer:
         self.variants = variant_arrays(self.variant_names)
         self.sizes = data_lib.train_sizes(config.algorithm, config.sizes)
         self.streams = [data_lib.TrainStream(config.algorithm, self.sizes, config.batch_size, s) for s in self.seeds]
-        self.steps_of_size = {n: max(st.max_steps(n) for st in self.streams) for n in self.sizes}
+        self.steps_of_size = {n: max(st.max_steps(n) for st in self.streams) + config.hint_headroom
+                              for n in self.sizes}
         first = [st.next(self.sizes[0]) for st in self.streams]
         self.task = data_lib.make_task(config.algorithm, first[0])
         self._pending = first  # the first training batch of every seed (step 0)
