@@ -95,7 +95,8 @@ def candidate_gaps(graph: np.ndarray, source: int) -> tuple[np.ndarray, np.ndarr
     cand = np.where(graph != 0, d[:, None] + graph, np.inf)  # cand[u, v]
     order = np.sort(cand, axis=0)
     best = np.argmin(cand, axis=0)
-    gap = order[1] - order[0]
+    with np.errstate(invalid="ignore"):
+        gap = order[1] - order[0]
     gap = np.where(np.isfinite(order[0]) & ~np.isfinite(order[1]), np.inf, gap)
     invalid = ~np.isfinite(order[0])
     invalid[source] = True

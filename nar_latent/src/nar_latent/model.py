@@ -65,7 +65,7 @@ def _dec(params: Params, name: str, k: int = 0) -> dict[str, jax.Array]:
 def dense(data: jax.Array, type_: str, nb_nodes: int) -> jax.Array:
     """dm-clrs ``encoders.preprocess``: pointers to one-hot, everything else float32."""
     if type_ == clrs().specs.Type.POINTER:
-        return jax.nn.one_hot(data, nb_nodes)
+        return jax.nn.one_hot(jnp.asarray(data).astype(jnp.int32), nb_nodes)
     return jnp.asarray(data, jnp.float32)
 
 
@@ -177,7 +177,10 @@ def _dims(features: Any) -> tuple[int, int]:
     raise ValueError("no node or edge input to read (batch, nodes) from")
 
 
-def forward(params: Params, task: Task, features: Any, *, config: ModelConfig, variant: Variant = Variant(),
+BASELINE = Variant()
+
+
+def forward(params: Params, task: Task, features: Any, *, config: ModelConfig, variant: Variant = BASELINE,
             return_hiddens: bool = False, extra_steps: int = 0, output_step: jax.Array | None = None
             ) -> Predictions:
     """Run the network over a (padded) batch of trajectories.

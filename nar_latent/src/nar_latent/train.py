@@ -306,7 +306,8 @@ def _eval_batch_size(nb_nodes: int, hidden: int, nb_models: int, task: data_lib.
 
 
 def predict_outputs(task, config: model.ModelConfig, params_v, feedback, variants: VariantArrays,
-                    softmax: Sequence[bool] | jax.Array, *, batch_size: int | None = None) -> list[dict[str, np.ndarray]]:
+                    softmax: Sequence[bool] | jax.Array, *, batch_size: int | None = None
+                    ) -> list[dict[str, np.ndarray]]:
     """Raw output predictions of V models (params with a leading V axis) on a whole split."""
     nb = int(feedback.features.lengths.shape[0])
     n = int(feedback.features.inputs[0].data.shape[1])
@@ -341,7 +342,7 @@ def test_scores(result: TrainResult, config: TrainConfig, variant_names: Sequenc
     """dm-clrs-evaluated test scores (S, V) of the best parameters, per evaluation mode."""
     variants = variant_arrays(variant_names)
     scores = {}
-    for m_idx, mode in enumerate(EVAL_MODES):
+    for mode in EVAL_MODES:
         agg = np.zeros(len(variant_names), bool) if mode == "max" else np.asarray(variants.softmax)
         per_seed = []
         for s in range(result.best_val.shape[0]):

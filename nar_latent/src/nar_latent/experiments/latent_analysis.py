@@ -17,12 +17,13 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
+import jax
 import numpy as np
 
 from nar_latent import checkpoints, data, latent, model, paper_numbers, train
 from nar_latent.configs import Config
 from nar_latent.experiments import ood_scores
-from repro_shared.claims import Claim, Verdict, all_of, margin, ordering, threshold
+from repro_shared.claims import Claim, all_of, margin, ordering, threshold
 from repro_shared.plots import new_figure, save_figure
 from repro_shared.results import RunRecord
 
@@ -48,11 +49,12 @@ def load_models(config: Config, seeds: list[int]) -> Models:
         tc = config.train_config(ALGORITHM)
         result = train.Trainer(tc, seeds[:1], list(config.variants)).run(desc=f"{ALGORITHM} (for the analysis)")
         first = {m: {k: np.asarray(v)[0] for k, v in d.items()} for m, d in result.best_params["max"].items()}
-        checkpoints.save(path, first, {"variants": list(config.variants), "seed": seeds[0], "train": train.describe(tc)})
+        meta = {"variants": list(config.variants), "seed": seeds[0], "train": train.describe(tc)}
+        checkpoints.save(path, first, meta)
     stacked, meta = checkpoints.load(path)
     example = data.generate(ALGORITHM, num_samples=1, length=4, seed=0)
     task = data.make_task(ALGORITHM, example)
-    params = {v: {m: {k: x[i] for k, x in d.items()} for m, d in stacked.items()} for i, v in enumerate(meta["variants"])}
+    params = {v: jax.tree_util.tree_map(lambda x, i=i: x[i], stacked) for i, v in enumerate(meta["variants"])}
     return Models(params, task, config.train_config(ALGORITHM).model, meta["variants"])
 
 
@@ -77,7 +79,6 @@ def pca_trajectories(models: Models, config: Config, ax_steps, ax_traj) -> dict[
     traj = latent.trajectory_matrix(embs, steps, length)
     stepwise = latent.stepwise_matrix(embs, steps)
     evr_traj, evr_step = latent.top_evr(traj), latent.top_evr(stepwise)
-    _, proj = latent.pca(stepwise, 2)
     evr, _ = latent.pca(stepwise, 2)
     mean = stepwise.mean(0)
     basis = np.linalg.svd(stepwise - mean, full_matrices=False)[2][:2]
@@ -85,9 +86,7 @@ def pca_trajectories(models: Models, config: Config, ax_steps, ax_traj) -> dict[
         path = (embs[: steps[b], b] - mean) @ basis.T
         ax_traj.plot(path[:, 0], path[:, 1], "-", lw=0.8, alpha=0.6)
         ax_traj.plot(path[-1, 0], path[-1, 1], "k.", ms=3)
-    ax_traj.set_title(f"24 trajectories (step-wise PCs); end = dot")
-    sc = ax_steps.scatter(proj[:, 0], proj[:, 1], s=3, c=np.arange(len(proj)) % 1, cmap="viridis", alpha=0.4)
-    del sc
+    ax_traj.set_title("24 trajectories in the step-wise PC plane (dot: last step)", fontsize=8)
     per_step = [(embs[t, steps > t] - mean) @ basis.T for t in range(int(steps.max()))]
     for t, pts in enumerate(per_step):
         ax_steps.scatter(pts[:, 0], pts[:, 1], s=3, label=f"t={t + 1}" if t < 10 else None, alpha=0.5)
@@ -151,7 +150,7 @@ def permutation_probe(models: Models, config: Config, global_std: float, ax, see
     graphs, sources = latent.random_graphs(config.latent_bases, config.latent_nodes, seed=seed,
                                            **data.train_sampler_kwargs(ALGORITHM))
     ratios = []
-    for b, (g, s) in enumerate(zip(graphs, sources)):
+    for g, s in zip(graphs, sources):
         perms = [rng.permutation(g.shape[0]) for _ in range(config.latent_copies)]
         pairs = [latent.permute_nodes(g, s, p) for p in perms]
         fb = latent.bellman_ford_feedback(np.stack([p[0] for p in pairs]), np.asarray([p[1] for p in pairs]))
@@ -338,8 +337,8 @@ def _tables(record: RunRecord, m: dict[str, Any]) -> None:
                        f"{p['scaling_one_graph']:.1%} (top-3)"],
                       ["Johnson reweightings: ARI / between-within", f"{m['johnson']['ari']:.2f} / "
                        f"{m['johnson']['between_within']:.1f}", "one cluster per base"],
-                      ["relabellings: spread / global spread (median)", f"{m['permutation']['spread_ratio_median']:.3f}",
-                       "≈ 0.04 (blob ±0.2 vs cloud ±5)"]])
+                      ["relabellings: spread / global spread (median)",
+                       f"{m['permutation']['spread_ratio_median']:.3f}", "≈ 0.04 (blob ±0.2 vs cloud ±5)"]])
     att = m["attractor"]
     rows = [[v, *[f"{a:.3f}" for a in accs]] for v, accs in att["accuracy"].items()]
     rows.append(["paper (baseline, n=64)", *[f"{paper_numbers.ATTRACTOR_OFFSETS.get(k, float('nan')):.3f}"
