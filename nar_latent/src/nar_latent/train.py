@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import sys
 import time
 from collections.abc import Sequence
 from typing import Any, NamedTuple
@@ -63,7 +64,7 @@ class TrainConfig:
     nb_triplet_fts: int = 8
     encoder_init: str = "default"
     max_rounds_per_call: int = 25  # bounds the host memory of one chunk's batches
-    hint_headroom: int = 2  # pad hints 2 steps past the sampler's estimate: a longer batch recompiles
+    hint_headroom: int = 2  # pad hints 2 steps past the sampler's estimate; a longer batch recompiles
 
     def validate(self) -> None:
         sizes = data_lib.train_sizes(self.algorithm, self.sizes)
@@ -242,6 +243,9 @@ class Trainer:
             if not drawn:  # filler of the right size for the first chunk
                 drawn = [[st.next(n) for st in self.streams]]
             steps = max([self.steps_of_size[n]] + [data_lib.num_steps(f) for fbs in drawn for f in fbs])
+            if steps > self.steps_of_size[n]:
+                print(f"[nar_latent] size {n}: hint length grew {self.steps_of_size[n]} -> {steps} "
+                      "(the training chunk recompiles)", file=sys.stderr, flush=True)
             self.steps_of_size[n] = steps
             stacked = [data_lib.stack(fbs, steps) for fbs in drawn]
             stacked += [stacked[0]] * (rounds - len(stacked))
