@@ -7,8 +7,10 @@ over the training sizes, the batch drawn inside the timed loop), in one process,
 * ``ours x1``: our scanned, fixed-shape training chunk for one model;
 * ``ours x4``: the four paper variants vmapped in one program (one seed's shared batches).
 
-Reported: seconds per model-update (median over repeats) and the speed-up ratio over dm-clrs,
-plus the one-off start-up (compilation) times. A model-update is one Adam step of one model.
+Reported: seconds per model-update (median over repeats, wall and CPU) and the speed-up ratio
+over dm-clrs, the one-off start-up (compilation) times, and how many programs each loop
+recompiled while timed (dm-clrs recompiles whenever its sampler meets a longer trajectory; the
+median over repeats keeps one such outlier out). A model-update is one Adam step of one model.
 """
 
 from __future__ import annotations
@@ -32,8 +34,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--hidden", type=int, default=64, help="hidden size (full scale: 64; the paper: 128)")
     p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--sizes", default="4,7,11,13,16", help="training graph sizes, cycled")
-    p.add_argument("--rounds", type=int, default=2, help="rounds over the sizes per timed repeat")
-    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--rounds", type=int, default=3, help="rounds over the sizes per timed repeat")
+    p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--out", type=Path, default=None, help="write bench.json / bench.md here")
     return p
 
@@ -56,6 +58,7 @@ def _reference_loop(algorithm: str, sizes: tuple[int, ...], batch: int, hidden: 
         jax.block_until_ready(loss)
         return k * len(stream.sizes)
 
+    rounds.compiled = lambda: bl.jitted_feedback._cache_size()  # noqa: SLF001 - programs compiled so far
     return rounds
 
 
@@ -70,6 +73,7 @@ def _our_loop(algorithm: str, sizes: tuple[int, ...], batch: int, hidden: int, v
         jax.block_until_ready(trainer._train(k, k * len(trainer.sizes)))  # noqa: SLF001
         return k * len(trainer.sizes) * len(variants)
 
+    rounds.compiled = lambda: trainer._chunk._cache_size()  # noqa: SLF001
     return rounds
 
 
@@ -81,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
         raise ConfigError("sizes", args.sizes, "comma-separated ints such as 4,7,11,13,16") from None
     from nar_latent.train import VARIANTS
 
-    loops, startup = {}, {}
+    loops, startup, compiled_at_start = {}, {}, {}
     for name, make in (("dm-clrs", lambda: _reference_loop(args.algorithm, sizes, args.batch_size, args.hidden)),
                        ("ours x1", lambda: _our_loop(args.algorithm, sizes, args.batch_size, args.hidden,
                                                      ["baseline"])),
@@ -92,6 +96,7 @@ def main(argv: list[str] | None = None) -> int:
         loop(args.rounds)  # compiles every shape
         startup[name] = time.perf_counter() - t0
         loops[name] = loop
+        compiled_at_start[name] = loop.compiled()
         print(f"{name}: set-up + first {args.rounds} round(s) (compilation) {startup[name]:.1f} s", flush=True)
     per_update: dict[str, list[float]] = {k: [] for k in loops}
     cpu_per_update: dict[str, list[float]] = {k: [] for k in loops}
@@ -101,19 +106,21 @@ def main(argv: list[str] | None = None) -> int:
             updates = loop(args.rounds)
             per_update[name].append((time.perf_counter() - t0) / updates)
             cpu_per_update[name].append((time.process_time() - c0) / updates)
+    recompiles = {k: loops[k].compiled() - compiled_at_start[k] for k in loops}
     med = {k: statistics.median(v) for k, v in per_update.items()}
     cpu = {k: statistics.median(v) for k, v in cpu_per_update.items()}
     print(f"\n{'loop':<10} {'s / model-update':>17} {'speed-up':>9} {'CPU s / update':>15} {'CPU speed-up':>13}")
     for k in loops:
         print(f"{k:<10} {med[k]:>17.4f} {med['dm-clrs'] / med[k]:>9.2f} {cpu[k]:>15.4f} "
-              f"{cpu['dm-clrs'] / cpu[k]:>13.2f}")
+              f"{cpu['dm-clrs'] / cpu[k]:>13.2f}   ({recompiles[k]} recompilation(s) while timed)")
     if args.out:
         record = RunRecord(paper="Latent Space Representations of Neural Algorithmic Reasoners", experiment="bench",
                            scale="bench", config={**vars(args), "out": str(args.out), "sizes": list(sizes)}, seeds=[0])
         record.metrics = {"seconds_per_model_update": per_update, "median": med, "startup_seconds": startup,
                           "speedup_vs_dm_clrs": {k: med["dm-clrs"] / med[k] for k in loops},
                           "cpu_seconds_per_model_update": cpu_per_update,
-                          "cpu_speedup_vs_dm_clrs": {k: cpu["dm-clrs"] / cpu[k] for k in loops}}
+                          "cpu_speedup_vs_dm_clrs": {k: cpu["dm-clrs"] / cpu[k] for k in loops},
+                          "recompilations_while_timed": recompiles}
         record.add_table("Training throughput (same on-the-fly batches, one process, alternating)",
                          ["loop", "s / model-update (median)", "speed-up vs dm-clrs", "CPU speed-up",
                           "start-up s (compile)"],
