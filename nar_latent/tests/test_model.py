@@ -111,3 +111,20 @@ def test_padding_the_time_axis_changes_nothing():
     np.testing.assert_allclose(fn(params, longer), fn(params, fb), rtol=1e-6)
     a, b = _ours(task)(params, fb.features), _ours(task)(params, longer.features)
     np.testing.assert_allclose(a.outputs["pi"], b.outputs["pi"], rtol=1e-6, atol=1e-6)
+
+
+def test_remat_gives_the_same_loss_and_gradients():
+    """``jax.checkpoint`` of the hint step only trades memory for compute: values and gradients are unchanged."""
+    fb, task, params = _setup("floyd_warshall")
+    config = model.ModelConfig(hidden=H)
+    variant = model.Variant(decay=0.9, softmax=True)
+
+    def value_and_grad(remat):
+        return jax.jit(jax.value_and_grad(lambda p: losses.total_loss(
+            task, fb, model.forward(p, task, fb.features, config=config, variant=variant, remat=remat))))(params)
+
+    (loss, grad), (loss_r, grad_r) = value_and_grad(False), value_and_grad(True)
+    np.testing.assert_allclose(loss_r, loss, rtol=1e-6)
+    scale = max(float(jnp.max(jnp.abs(g))) for g in jax.tree_util.tree_leaves(grad))
+    for g, r in zip(jax.tree_util.tree_leaves(grad), jax.tree_util.tree_leaves(grad_r)):
+        np.testing.assert_allclose(r, g, atol=1e-6 * scale)

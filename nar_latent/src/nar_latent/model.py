@@ -181,13 +181,14 @@ BASELINE = Variant()
 
 
 def forward(params: Params, task: Task, features: Any, *, config: ModelConfig, variant: Variant = BASELINE,
-            return_hiddens: bool = False, extra_steps: int = 0, output_step: jax.Array | None = None
-            ) -> Predictions:
+            return_hiddens: bool = False, extra_steps: int = 0, output_step: jax.Array | None = None,
+            remat: bool = False) -> Predictions:
     """Run the network over a (padded) batch of trajectories.
 
     Step 0 sees the ground-truth hints of time 0, later steps the soft re-predicted hints.
     Outputs are decoded at each sample's step ``length - 2`` (dm-clrs's freezing rule), or at
     ``output_step`` (B,) when given (the attractor analysis); ``extra_steps`` lengthens the unroll.
+    ``remat`` recomputes each step in the backward pass instead of storing its activations (memory).
     """
     batch, nb_nodes = _dims(features)
     hidden = config.hidden
@@ -227,7 +228,8 @@ def forward(params: Params, task: Task, features: Any, *, config: ModelConfig, v
     tri0 = jnp.zeros((batch, nb_nodes, nb_nodes, hidden)) if config.processor.use_triplets else None
     stash0 = (jnp.zeros((batch, nb_nodes, 3 * hidden)), jnp.zeros_like(enc_h0.edge.raw), tri0,
               jnp.zeros((batch, hidden)))
-    (_, _, stash), (hint_preds, hiddens) = jax.lax.scan(step, (h0, feed0, stash0), jnp.arange(nb_steps))
+    body = jax.checkpoint(step) if remat else step
+    (_, _, stash), (hint_preds, hiddens) = jax.lax.scan(body, (h0, feed0, stash0), jnp.arange(nb_steps))
 
     s_h_t, s_raw, s_tri, s_graph = stash
     edge_out = enc_in.edge.concat(EdgeFeatures(s_raw, h_w, h_b))

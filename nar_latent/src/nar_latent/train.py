@@ -65,6 +65,7 @@ class TrainConfig:
     encoder_init: str = "default"
     max_rounds_per_call: int = 25  # bounds the host memory of one chunk's batches
     hint_headroom: int = 2  # pad hints 2 steps past the sampler's estimate; a longer batch recompiles
+    remat: str = "auto"  # recompute hint steps in the backward pass: "auto" = for edge-pointer algorithms (FW)
 
     def validate(self) -> None:
         sizes = data_lib.train_sizes(self.algorithm, self.sizes)
@@ -72,6 +73,8 @@ class TrainConfig:
             raise ConfigError("eval_every", self.eval_every, f"a multiple of the number of sizes ({len(sizes)})")
         if self.steps < self.eval_every or self.steps % self.eval_every:
             raise ConfigError("steps", self.steps, f"a positive multiple of eval_every ({self.eval_every})")
+        if self.remat not in ("auto", "true", "false"):
+            raise ConfigError("remat", self.remat, ("auto", "true", "false"))
         if self.encoder_init not in ("default", "xavier_on_scalars"):
             raise ConfigError("encoder_init", self.encoder_init, ("default", "xavier_on_scalars"))
 
@@ -96,17 +99,26 @@ def variant_arrays(names: Sequence[str]) -> VariantArrays:
 
 # --------------------------------------------------------------------------- pure steps
 
-def loss_fn(params, task, feedback, variant: model.Variant, config: model.ModelConfig) -> jax.Array:
-    preds = model.forward(params, task, feedback.features, config=config, variant=variant)
+def loss_fn(params, task, feedback, variant: model.Variant, config: model.ModelConfig, remat: bool = False
+            ) -> jax.Array:
+    preds = model.forward(params, task, feedback.features, config=config, variant=variant, remat=remat)
     return losses.total_loss(task, feedback, preds)
 
 
-def make_update(task: data_lib.Task, config: model.ModelConfig, optimizer: optax.GradientTransformation):
+def uses_remat(setting: str, task: data_lib.Task) -> bool:
+    """``auto``: recompute steps for algorithms with edge pointers, whose decoders hold (B, N, N, N, H)."""
+    if setting != "auto":
+        return setting == "true"
+    return any(loc == "edge" and typ == "pointer" for stage, loc, typ in task.spec.values() if stage != "input")
+
+
+def make_update(task: data_lib.Task, config: model.ModelConfig, optimizer: optax.GradientTransformation,
+                remat: bool = False):
     """One Adam step of one model on one batch."""
 
     def update(params, opt_state, feedback, decay, softmax):
         variant = model.Variant(decay=decay, softmax=softmax)
-        loss, grads = jax.value_and_grad(loss_fn)(params, task, feedback, variant, config)
+        loss, grads = jax.value_and_grad(loss_fn)(params, task, feedback, variant, config, remat)
         updates, opt_state = optimizer.update(grads, opt_state, params)
         return optax.apply_updates(params, updates), opt_state, loss
 
@@ -119,13 +131,13 @@ def over_models(update):
     return jax.vmap(over_v, in_axes=(0, 0, 0, None, None))
 
 
-def make_chunk(task, config, optimizer):
+def make_chunk(task, config, optimizer, remat: bool = False):
     """A jitted scan over rounds; each round updates every model once per training size.
 
     Only the first ``active`` updates of the chunk are applied (a ``lax.cond`` skips the rest), so
     the single update before the first validation reuses the same compiled program.
     """
-    update = over_models(make_update(task, config, optimizer))
+    update = over_models(make_update(task, config, optimizer, remat))
 
     @jax.jit
     def chunk(params, opt_state, batches, variants: VariantArrays, active):
@@ -254,7 +266,8 @@ class Trainer:
 
     def _train(self, rounds: int, active: int, first: bool = False) -> np.ndarray:
         if self._chunk is None:
-            self._chunk = make_chunk(self.task, self.config.model, self.optimizer)
+            self._chunk = make_chunk(self.task, self.config.model, self.optimizer,
+                                     uses_remat(self.config.remat, self.task))
         batches = self._round_batches(rounds, first)
         self.params, self.opt_state, chunk_losses = self._chunk(self.params, self.opt_state, batches,
                                                                 self.variants, active)
