@@ -2,7 +2,7 @@
 
 * quick: Bellman-Ford only, hidden 32, 500 steps, 1 seed x 4 variants (minutes on 2 CPU cores);
 * full: Bellman-Ford, Dijkstra, Floyd-Warshall, hidden 64, 800 steps, 3 seeds x 4 variants
-  (about an hour on 2 idle CPU cores; estimate from quick-scale timings, see the README);
+  (about 1.5 h on 2 idle CPU cores, estimated from timed training updates, see the README);
 * gpu: the paper's width and batch, 5 seeds x 4 variants vmapped per algorithm, 4k steps
   (designed for about 10 GPU minutes; untested: no GPU was available when it was written).
 """
