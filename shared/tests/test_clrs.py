@@ -54,6 +54,12 @@ def test_cache_round_trip_and_determinism(tmp_path):
 PINNED_VAL_DIGESTS = {
     "bellman_ford": "8863f47fbff88cb0e8a7e4002c46711de520ff08",
     "bfs": "faa31c8b5ee895c456a2ac2725c2f7f413e51bd8",
+    "dijkstra": "0e72a1c67c061495a86d4fadf116fd21b3f353f1",
+    "floyd_warshall": "8fc87e84d25a3d7d813802f083d061cc23b94313",
+}
+# The CLRS-30 test split (n = 64, seed 3) of the algorithm nar_latent reports first.
+PINNED_TEST_DIGESTS = {
+    "bellman_ford": "5d9558244787c0c0dd7a388b386e9cc42bb99262",
 }
 
 
@@ -63,3 +69,11 @@ def test_pinned_val_digests(algorithm, tmp_path):
     fb = clrs.load_split(algorithm, "val", cache_dir=tmp_path)
     assert fb.features.lengths.shape == (32,)
     assert clrs.digest(fb) == PINNED_VAL_DIGESTS[algorithm]
+
+
+@pytest.mark.parametrize("algorithm", sorted(PINNED_TEST_DIGESTS))
+def test_pinned_test_digests(algorithm, tmp_path):
+    fb = clrs.load_split(algorithm, "test", cache_dir=tmp_path)
+    assert fb.features.lengths.shape == (32,)
+    assert fb.features.inputs[0].data.shape[1] == 64
+    assert clrs.digest(fb) == PINNED_TEST_DIGESTS[algorithm]
