@@ -21,10 +21,11 @@ class Config:
     # tasks
     mw_pretrain: tuple[str, ...] = _QUICK_MW
     dmc_pretrain: tuple[str, ...] = ("point_mass-easy", "cartpole-balance")
-    cw_tasks: tuple[str, ...] = ("faucet-close-v3", "push-v3", "window-close-v3")   # continual sequence
-    st_tasks: tuple[str, ...] = ("faucet-close-v3", "window-close-v3")             # single-task fine-tuning
+    # continual sequence (quick: three of the easier CW10 tasks, in CW10 order) and single-task FT tasks
+    cw_tasks: tuple[str, ...] = ("faucet-close-v3", "handle-press-side-v3", "window-close-v3")
+    st_tasks: tuple[str, ...] = ("faucet-close-v3", "window-close-v3")
     # data (episodes per task store)
-    episodes_mw: int = 20
+    episodes_mw: int = 40
     episodes_dmc: int = 4
     data_workers: int = 2
     # model (MDDT)
@@ -34,14 +35,14 @@ class Config:
     context: int = 5
     dropout: float = 0.0
     # pre-training (paper: 1M updates, batch 2x256, lr 1e-4, warm-up 4000, cosine)
-    pretrain_steps: int = 1500
+    pretrain_steps: int = 2000
     pretrain_batch: int = 64
     pretrain_lr: float = 1e-3
     warmup: int = 100
     dmc_weight: float = 0.2      # share of pre-training sequences from DMControl (paper: alternating, 1/2)
     # fine-tuning (paper: 100K updates per task, batch 256, lr 1e-4 constant)
-    st_steps: int = 300
-    cl_steps: int = 300
+    st_steps: int = 400
+    cl_steps: int = 400
     ft_batch: int = 64
     ft_lr: float = 3e-4          # full fine-tuning, EWC, L2
     peft_lr: float = 1e-3        # frozen-backbone methods
@@ -98,15 +99,15 @@ CONFIGS: dict[str, Config] = {
     "quick": Config(),
     "full": Config(
         mw_pretrain=T.MT40, dmc_pretrain=T.DMC_SCRIPTED, cw_tasks=T.CW10,
-        st_tasks=("hammer-v3", "push-wall-v3", "shelf-place-v3"),
+        st_tasks=("faucet-close-v3", "handle-press-side-v3", "window-close-v3"),
         episodes_mw=100, episodes_dmc=20,
-        d_model=128, n_layer=3, n_head=4,
-        pretrain_steps=8000, pretrain_batch=64, pretrain_lr=6e-4, warmup=400,
-        st_steps=500, cl_steps=400, ft_batch=64,
+        d_model=64, n_layer=3, n_head=4,
+        pretrain_steps=16000, pretrain_batch=64, pretrain_lr=1e-3, warmup=500, pretrain_threads=2,
+        st_steps=800, cl_steps=600, ft_batch=64,
         st_methods=("ft", "ft_last", "adapter", "lora", "ia3", "prompt", "prefix"),
         cl_methods=("ft", "l2", "ewc", "l2p", "l2m", "l2m_id", "l2m_oracle"),
         l2m_pool=30, l2m_identity_keys=5, l2m_id_steps=300, l2p_pool=30, l2p_top_k=5,
-        eval_episodes=5, pretrain_eval_episodes=3, dmc_eval_episodes=2, max_envs=50, pretrain_threads=2,
+        eval_episodes=5, pretrain_eval_episodes=3, dmc_eval_episodes=2, max_envs=50,
     ),
     "gpu": Config(
         mw_pretrain=T.MT40, dmc_pretrain=T.DMC_SCRIPTED, cw_tasks=T.CW10,

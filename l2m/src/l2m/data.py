@@ -35,7 +35,7 @@ class DataSpec:
 
     episodes: int = 20
     seed: int = 0
-    noise_levels: tuple[float, ...] = (0.0, 0.1, 0.3, 0.5)
+    noise_levels: tuple[float, ...] = (0.0, 0.05, 0.1, 0.2)
     random_fraction: float = 0.1
 
     def tag(self) -> str:
@@ -273,6 +273,14 @@ class SequenceDataset:
 
     def __len__(self) -> int:
         return int(self.obs.shape[0])
+
+    def state_stats(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """Per-dimension mean and std of the 204-d union states over all transitions (0 / 0 where unused)."""
+        mean, std = torch.zeros(T.STATE_DIM), torch.zeros(T.STATE_DIM)
+        obs = self.obs.double()
+        mean[self._cols_t] = obs.mean(0).float()
+        std[self._cols_t] = obs.std(0).float()
+        return mean, std
 
     def sample(self, batch_size: int, generator: torch.Generator | None = None) -> Batch:
         K = self.context

@@ -163,6 +163,9 @@ class MDDT(nn.Module):
         self.ln_f = nn.LayerNorm(d)
         self.action_head = nn.Linear(d, N_BINS)
         self.emb_drop = nn.Dropout(cfg.dropout)
+        # per-dimension state standardisation, fixed from the pre-training data (see set_state_normalizer)
+        self.register_buffer("state_mean", torch.zeros(T.STATE_DIM))
+        self.register_buffer("state_std", torch.ones(T.STATE_DIM))
         self.apply(self._init)
         for name, p in self.named_parameters():  # GPT-2: scaled init of the residual projections
             if name.endswith("attn_proj.weight") or name.endswith("c_proj.weight"):
@@ -178,11 +181,19 @@ class MDDT(nn.Module):
                 with torch.no_grad():
                     m.weight[m.padding_idx].zero_()
 
+    @torch.no_grad()
+    def set_state_normalizer(self, mean: torch.Tensor, std: torch.Tensor, min_std: float = 1e-2) -> None:
+        """States enter as (s - mean) / std; constant dims (std 0) keep std 1, others std >= ``min_std``."""
+        std = torch.where(std > 1e-8, std.clamp_min(min_std), torch.ones_like(std))
+        self.state_mean.copy_(mean)
+        self.state_std.copy_(std)
+
     # ------------------------------------------------------------------ tokens
     def embed(self, states, rtg, rewards, actions, timesteps) -> torch.Tensor:
         """[B, K*9, d] token embeddings (after ``embed_ln``) in the order [s, R, a1..a6, r] per step."""
         B, K = rtg.shape
         time = self.embed_timestep(timesteps)                                   # [B, K, d]
+        states = (states - self.state_mean) / self.state_std
         tok = torch.cat([self.embed_state(states)[:, :, None], self.embed_rtg(rtg[..., None])[:, :, None],
                          self.embed_action(actions), self.embed_reward(rewards[..., None])[:, :, None]], dim=2)
         tok = tok + time[:, :, None]

@@ -25,6 +25,7 @@ from l2m.experiments.common import (
     pretrain_dataset,
     pretrained_eval,
     pretrained_model,
+    r9,
     store,
     summarize_pretrain,
     targets,
@@ -145,39 +146,39 @@ def run(cfg: Config, out_dir: Path, scale: str) -> RunRecord:
     base_present = [b for b in BASELINES if b in final]
     if "l2m" in final and base_present:
         best = max(base_present, key=lambda b: final[b])
-        rec.add_claim(claims.margin(final["l2m"], final[best], 0.15, id="E3.l2m_best",
-                                    names=("L2M", f"best baseline ({best})"),
-                                    statement="L2M reaches a higher final CW success than FT, L2, EWC and L2P."))
+        rec.add_claim(claims.threshold(r9(final["l2m"] - final[best]), 0.15, at_most=False, id="E3.l2m_best",
+                                       name=f"L2M - best baseline ({best}) final success",
+                                       statement="L2M reaches a higher final CW success than FT, L2, EWC and L2P."))
     if {"l2m", "l2m_oracle"} <= set(final):
         rec.add_claim(guarded(
-            claims.threshold(final["l2m_oracle"] - final["l2m"], 0.10, id="E3.l2m_near_oracle",
+            claims.threshold(r9(final["l2m_oracle"] - final["l2m"]), 0.10, id="E3.l2m_near_oracle",
                              name="oracle - L2M final success",
                              statement="Task-agnostic L2M comes close to L2M with oracle task routing."),
             final["l2m_oracle"] >= MIN_SUCCESS,
             f"L2M-oracle final success >= {MIN_SUCCESS}: measured {final['l2m_oracle']:.3f}"))
     if "ft" in final:
         rec.add_claim(guarded(
-            claims.threshold(forget["ft"], 0.3, at_most=False, id="E3.ft_forgets", name="FT mean forgetting",
+            claims.threshold(r9(forget["ft"]), 0.3, at_most=False, id="E3.ft_forgets", name="FT mean forgetting",
                              statement="Full fine-tuning forgets earlier tasks of the sequence."),
             learned["ft"] >= MIN_SUCCESS, f"FT success right after each task >= {MIN_SUCCESS}: "
                                           f"measured {learned['ft']:.3f}"))
         rec.add_claim(guarded(
-            claims.threshold(base_mw - mw_after["ft"], 0.3, at_most=False, id="E3.ft_forgets_pretrain",
+            claims.threshold(r9(base_mw - mw_after["ft"]), 0.3, at_most=False, id="E3.ft_forgets_pretrain",
                              name="MW pre-training success drop of FT",
                              statement="Full fine-tuning forgets the pre-training tasks."), *pre_ok))
     if "l2m" in final:
         rec.add_claim(guarded(
-            claims.threshold(forget["l2m"], 0.10, id="E3.l2m_little_forgetting", name="L2M mean forgetting",
+            claims.threshold(r9(forget["l2m"]), 0.10, id="E3.l2m_little_forgetting", name="L2M mean forgetting",
                              statement="L2M shows little forgetting over the sequence."),
             learned["l2m"] >= MIN_SUCCESS, f"L2M success right after each task >= {MIN_SUCCESS}: "
                                            f"measured {learned['l2m']:.3f}"))
         rec.add_claim(guarded(
-            claims.threshold(base_mw - mw_after["l2m"], 0.10, id="E3.l2m_retains_pretrain",
+            claims.threshold(r9(base_mw - mw_after["l2m"]), 0.10, id="E3.l2m_retains_pretrain",
                              name="MW pre-training success drop of L2M",
                              statement="L2M keeps its performance on the pre-training tasks."), *pre_ok))
     if "l2m_id" in final:
         rec.add_claim(guarded(
-            claims.threshold(base_mw - mw_after["l2m_id"], 0.10, id="E3.l2m_id_retains_pretrain",
+            claims.threshold(r9(base_mw - mw_after["l2m_id"]), 0.10, id="E3.l2m_id_retains_pretrain",
                              name="MW pre-training success drop of L2M with identity keys",
                              statement="L2M with keys for pre-training data keeps the pre-training tasks."), *pre_ok))
     fig, axes = new_figure(2, width=5.0)
