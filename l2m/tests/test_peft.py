@@ -120,3 +120,17 @@ def test_l2_regulariser_penalty():
     with torch.no_grad():
         model.action_head.bias.add_(1.0)
     assert float(m.regularizer.penalty(model)) == pytest.approx(0.5 * 4.0 * 64)
+
+
+@pytest.mark.parametrize("idx", [[2, 2, 2, 2, 2, 2], [1, 0, 1, 3, 0, 1], [0, 1, 2, 3, 4, 5]])
+def test_lora_modes_dense_grouped_gather_agree(idx):
+    pool = LoRAPool(CFG, size=6, rank=2)
+    with torch.no_grad():
+        for p in (pool.b_q, pool.b_v, pool.b_ff):
+            p.normal_()
+    idx = torch.tensor(idx)
+    mod = LoRAModulation(pool, idx)
+    assert mod.mode == {1: "dense", 3: "grouped", 6: "gather"}[len(set(idx.tolist()))]
+    x = torch.randn(6, 5, 32)
+    ref = torch.stack([x[i] @ pool.a_v[m, 0] @ pool.b_v[m, 0] for i, m in enumerate(idx.tolist())]) * 2.0
+    torch.testing.assert_close(mod.v(0, x, torch.zeros_like(x)), ref, rtol=1e-5, atol=1e-5)

@@ -42,28 +42,30 @@ def bench_data(workers: int, episodes: int) -> dict[str, float]:
     return out
 
 
-def _fake_dataset(context: int):
+def _fake_dataset(context: int, n_tasks: int = 4):
     from l2m.data import SequenceDataset, TaskData
 
     rng = np.random.default_rng(0)
     E, H = 10, 200
     stores = []
-    for i in range(4):
+    for i in range(n_tasks):  # states of one task cluster around a task-specific point, as in Meta-World
         r = rng.uniform(0, 10, (E, H)).astype(np.float32)
-        stores.append(TaskData(task=f"t{i}", domain="mw", obs=rng.normal(size=(E, H, 39)).astype(np.float32),
+        obs = (rng.normal(size=39) + 0.1 * rng.normal(size=(E, H, 39))).astype(np.float32)
+        stores.append(TaskData(task=f"t{i}", domain="mw", obs=obs,
                                actions=rng.uniform(-1, 1, (E, H, 4)).astype(np.float32), rewards=r,
                                rtg=np.flip(np.cumsum(np.flip(r, 1), 1), 1).copy(), success=np.zeros((E, H), bool),
                                returns=r.sum(1), noise=np.zeros(E, np.float32), slots=np.arange(39), act_dim=4))
     return SequenceDataset(stores, context)
 
 
-def bench_training(cfg, repeats: int) -> dict[str, float]:
+def bench_training(cfg, repeats: int, one_task: bool = True) -> dict[str, float]:
+    """One update of FT and of L2M on the same batch (from one task: the fine-tuning setting)."""
     from l2m.experiments.common import model_config
     from l2m.methods import build_method
     from l2m.model import MDDT
     from l2m.train import make_optimizer, step_loss
 
-    ds = _fake_dataset(cfg.context)
+    ds = _fake_dataset(cfg.context, n_tasks=1 if one_task else 4)
     batch = ds.sample(cfg.ft_batch, torch.Generator().manual_seed(0))
     steps = {}
     for name in ("ft", "l2m"):

@@ -25,7 +25,7 @@ class Config:
     cw_tasks: tuple[str, ...] = ("faucet-close-v3", "handle-press-side-v3", "window-close-v3")
     st_tasks: tuple[str, ...] = ("faucet-close-v3", "window-close-v3")
     # data (episodes per task store)
-    episodes_mw: int = 40
+    episodes_mw: int = 100
     episodes_dmc: int = 4
     data_workers: int = 2
     # model (MDDT)
@@ -47,7 +47,7 @@ class Config:
     ft_lr: float = 3e-4          # full fine-tuning, EWC, L2
     peft_lr: float = 1e-3        # frozen-backbone methods
     st_methods: tuple[str, ...] = ("ft", "lora", "ia3", "prompt")
-    cl_methods: tuple[str, ...] = ("ft", "ewc", "l2m", "l2m_oracle")
+    cl_methods: tuple[str, ...] = ("ft", "l2m", "l2m_id", "l2m_oracle")
     # method hyper-parameters (see l2m.methods.MethodConfig)
     lora_rank: int = 8
     l2m_pool: int = 9

@@ -35,24 +35,42 @@ def _kaiming_a(shape: tuple[int, ...], fan_in: int) -> torch.Tensor:
 class LoRAModulation(Modulation):
     """q' = q + s x A_q B_q, v' = v + s x A_v B_v, u' = u + s u A_ff B_ff (u: the 4d hidden after c_fc).
 
-    With ``idx`` (per-sample entry of a pool) the factors of all layers are gathered once per forward pass and
-    applied with batched matmuls; ``gate`` (0/1 per sample) switches the modulation off (identity entries).
+    With ``idx`` (per-sample entry of a pool) samples are grouped by modulator: one modulator for the batch
+    runs dense matmuls; a few (<= ``max_groups``) run one dense matmul pair per group on the sorted batch; many
+    gather the factors per sample for batched matmuls. ``gate`` (0/1 per sample) switches modulation off.
     """
+
+    max_groups = 4
 
     def __init__(self, lora: LoRAPool, idx: torch.Tensor | None, gate: torch.Tensor | None = None,
                  aux_loss: torch.Tensor | float = 0.0):
-        self.scale, self.gate, self.aux_loss = lora.scale, gate, aux_loss
-        if idx is not None and gate is None and bool((idx == idx[0]).all()):
-            idx = idx[:1]  # one modulator for the whole batch: dense matmuls
-        self.per_sample = idx is not None and idx.numel() > 1
-        pick = (lambda p: p[idx]) if self.per_sample else (lambda p: p[0 if idx is None else int(idx[0])])
-        self.f = {name: (pick(getattr(lora, f"a_{name}")), pick(getattr(lora, f"b_{name}")))
-                  for name in ("q", "v", "ff")}
+        self.lora, self.scale, self.gate, self.aux_loss = lora, lora.scale, gate, aux_loss
+        self.mode, self.groups = "dense", [0]
+        if idx is not None:
+            uniq, counts = torch.unique(idx, return_counts=True)
+            self.groups = uniq.tolist()
+            if len(self.groups) > self.max_groups:
+                self.mode, self.idx = "gather", idx
+                self.f = {n: (getattr(lora, f"a_{n}")[idx], getattr(lora, f"b_{n}")[idx]) for n in ("q", "v", "ff")}
+            elif len(self.groups) > 1:
+                self.mode = "grouped"
+                self.order = torch.argsort(idx, stable=True)
+                self.inverse = torch.argsort(self.order)
+                self.counts = counts.tolist()
 
     def _delta(self, name: str, layer: int, x: torch.Tensor) -> torch.Tensor:
-        a, b = self.f[name]
-        A, B = (a[:, layer], b[:, layer]) if self.per_sample else (a[layer], b[layer])
-        out = torch.matmul(torch.matmul(x, A), B) * self.scale
+        a_all, b_all = getattr(self.lora, f"a_{name}"), getattr(self.lora, f"b_{name}")
+        if self.mode == "dense":
+            m = self.groups[0]
+            out = torch.matmul(torch.matmul(x, a_all[m, layer]), b_all[m, layer])
+        elif self.mode == "grouped":
+            parts = torch.split(x[self.order], self.counts)
+            out = torch.cat([torch.matmul(torch.matmul(xs, a_all[m, layer]), b_all[m, layer])
+                             for xs, m in zip(parts, self.groups)])[self.inverse]
+        else:
+            a, b = self.f[name]
+            out = torch.matmul(torch.matmul(x, a[:, layer]), b[:, layer])
+        out = out * self.scale
         return out if self.gate is None else out * self.gate[:, None, None].to(out.dtype)
 
     def q(self, layer, x, q):
