@@ -19,7 +19,9 @@ def _fake_store(task="reach-v3", E=3, H=200, A=4, D=39, slots=None, domain="mw")
 def test_episode_noise_mix():
     s = episode_noise(DataSpec(episodes=20), "push-v3")
     assert (s < 0).sum() == 2
-    np.testing.assert_allclose(sorted(set(s[s >= 0].tolist())), [0.0, 0.1, 0.3, 0.5], rtol=1e-6)
+    np.testing.assert_allclose(sorted(set(s[s >= 0].tolist())), [0.0, 0.05, 0.1, 0.2], rtol=1e-6)
+    custom = episode_noise(DataSpec(episodes=20, noise_levels=(0.0, 0.3)), "push-v3")
+    np.testing.assert_allclose(sorted(set(custom[custom >= 0].tolist())), [0.0, 0.3], rtol=1e-6)
     np.testing.assert_array_equal(s, episode_noise(DataSpec(episodes=20), "push-v3"))
 
 

@@ -10,7 +10,7 @@ import numpy as np
 
 from l2m import tasks as T
 from l2m.configs import Config
-from l2m.data import store_path
+from l2m.data import DataSpec, store_path
 from l2m.evaluate import evaluate
 from l2m.experiments.common import (
     PAPER,
@@ -25,6 +25,8 @@ from l2m.experiments.common import (
 from repro_shared import claims
 from repro_shared.plots import new_figure, save_figure
 from repro_shared.results import RunRecord
+
+_SPEC = DataSpec()  # the noise mix of every store (only the episode count varies per domain)
 
 NOTE = ("Data differs from the paper: scripted Meta-World v3 experts with per-episode action noise and 10% random "
         "episodes (paper: replay buffers of SAC agents, Meta-World v2, 2M transitions per task), and DMControl data "
@@ -85,7 +87,8 @@ def run(cfg: Config, out_dir: Path, scale: str) -> RunRecord:
     rec.add_table("Offline data (one store per task)",
                   ["task", "episodes", "transitions", "success (any step)", "success σ=0", "mean return",
                    "target (max) return"], data_table(cfg),
-                  caption="Noise levels σ ∈ {0, 0.1, 0.3, 0.5} plus 10% uniformly random episodes (per-episode mix).")
+                  caption=f"Noise levels σ ∈ {{{', '.join(f'{x:g}' for x in _SPEC.noise_levels)}}} plus "
+                          f"{_SPEC.random_fraction:.0%} uniformly random episodes (per-episode mix).")
     fig, axes = new_figure(2, width=5.0)
     axes[0, 0].plot(np.linspace(0, cfg.pretrain_steps, len(histories[0]["loss"])), histories[0]["loss"])
     axes[0, 0].set(xlabel="update", ylabel="action-token cross-entropy", title="pre-training loss")
