@@ -188,6 +188,7 @@ def run(cfg: Config, out_dir: Path, scale: str) -> RunRecord:
         axes[0, 0].plot(x, curve, marker="o", label=m)
     axes[0, 0].set(xlabel="tasks trained", ylabel="mean success on tasks seen so far", ylim=(-0.02, 1.02),
                    title="success over the task sequence")
+    axes[0, 0].set_xticks(x)
     axes[0, 0].legend(fontsize=7)
     axes[0, 1].bar(range(len(forget)), list(forget.values()))
     axes[0, 1].set_xticks(range(len(forget)), list(forget), rotation=30)
