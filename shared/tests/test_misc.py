@@ -51,8 +51,12 @@ def test_report_lists_not_run_and_run(tmp_path):
     rec = RunRecord(paper="Paper A", experiment="e1", scale="quick", config={}, seeds=[0])
     rec.add_claim(claims.threshold(1, 2, id="C1", statement="s"))
     rec.write(tmp_path / "pa" / "results" / "quick")
+    side = RunRecord(paper="Paper A", experiment="e2", scale="quick", config={}, seeds=[0])
+    side.add_claim(claims.threshold(1, 2, id="C2", statement="s"))
+    side.write(tmp_path / "pa" / "results" / "quick_supplementary")  # not a scale folder: left out
     text = report.render(tmp_path)
     assert "| Paper A | 1234.5678 | `pa` | [e1](pa/results/quick/e1.md) | quick | C1 | REPRODUCED |" in text
+    assert "C2" not in text
     assert "| Paper B | 1234.5678 | `pb` | — | — | — | not run yet | — |" in text
     assert "repro-shared" not in text
     assert report.main(["--root", str(tmp_path), "--out", str(tmp_path / "R.md")]) == 0

@@ -39,7 +39,10 @@ def load_records(package_dir: Path) -> list[dict[str, Any]]:
                 rec = json.load(f)
         except (OSError, json.JSONDecodeError):
             continue
-        if isinstance(rec, dict) and {"paper", "experiment", "scale", "claims"} <= set(rec):
+        # only the scale folders count: results/<scale>/... (supplementary runs elsewhere stay out of RESULTS.md)
+        in_scale_folder = path.relative_to(package_dir / "results").parts[0] == rec.get("scale") \
+            if isinstance(rec, dict) else False
+        if in_scale_folder and {"paper", "experiment", "scale", "claims"} <= set(rec):
             rec["_path"] = path
             records.append(rec)
     return records
