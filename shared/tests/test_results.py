@@ -103,3 +103,16 @@ def test_dirty_flag_ignores_results_folders(tmp_path):
 def test_command_line_names_python_module():
     cmd = results.command_line()
     assert cmd.startswith("python")
+
+
+def test_atomic_path_renames_on_success_and_cleans_up_on_error(tmp_path):
+    target = tmp_path / "sub" / "arr.npz"
+    with results.atomic_path(target, suffix=".npz") as tmp:
+        assert tmp.parent == target.parent and tmp.name.endswith(".npz")
+        np.savez(tmp, x=np.arange(3))  # a writer that keeps the name because it ends in .npz
+    assert np.load(target)["x"].tolist() == [0, 1, 2]
+    with pytest.raises(RuntimeError), results.atomic_path(target, suffix=".npz") as tmp:
+        np.savez(tmp, x=np.arange(5))
+        raise RuntimeError("writer failed")
+    assert np.load(target)["x"].tolist() == [0, 1, 2]  # old file kept
+    assert sorted(p.name for p in target.parent.iterdir()) == ["arr.npz"]  # no temporary left

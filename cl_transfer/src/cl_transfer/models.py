@@ -24,6 +24,7 @@ import torch
 from torch import nn
 
 from cl_transfer import language as lang
+from repro_shared.results import atomic_path
 
 SPECIALS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
 
@@ -201,10 +202,8 @@ def pretrained_tiny_base(model_cfg: TinyBertConfig, pre: PretrainConfig, cache_d
     info = {"mlm_loss_first": float(losses[:k].mean()), "mlm_loss_last": float(losses[-k:].mean()),
             "steps": pre.steps}
     state = {k_: v.detach().clone() for k_, v in clf.state_dict().items()}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    torch.save({"state": state, "info": info}, tmp)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        torch.save({"state": state, "info": info}, tmp)
     return state, digest, info
 
 

@@ -25,6 +25,8 @@ import torch.nn.functional as F
 from torch import nn
 from torch.func import functional_call, vmap
 
+from repro_shared.results import atomic_path
+
 BASE_ID = "base"
 ENGINE_VERSION = 1  # part of every run key: bump it when a change to the training code changes results
 
@@ -122,11 +124,8 @@ class RunStore:
         if state is not None:
             self._states[result.key] = state
         if self.root is not None:
-            path = self._path(result.key)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_name(path.name + ".tmp")
-            torch.save({"result": dataclasses.asdict(result), "state": state}, tmp)
-            os.replace(tmp, path)
+            with atomic_path(self._path(result.key)) as tmp:
+                torch.save({"result": dataclasses.asdict(result), "state": state}, tmp)
 
 
 class Engine:

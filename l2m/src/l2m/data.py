@@ -14,7 +14,6 @@ import hashlib
 import json
 import multiprocessing as mp
 import os
-import tempfile
 import zlib
 from collections.abc import Sequence
 from pathlib import Path
@@ -25,6 +24,7 @@ import torch
 from l2m import tasks as T
 from l2m.tokenizer import PAD_TOKEN, ZERO_TOKEN, returns_to_go, tokenize
 from repro_shared.progress import progress
+from repro_shared.results import atomic_path
 
 FORMAT_VERSION = 1
 
@@ -113,15 +113,8 @@ def _save_store(task: str, spec: DataSpec, arrays: dict[str, np.ndarray], path: 
     rewards = arrays["rewards"]
     payload = dict(arrays, rtg=returns_to_go(rewards), returns=rewards.sum(1), noise=episode_noise(spec, task),
                    slots=env.slots, act_dim=np.int64(env.act_dim), domain=np.array(T.domain_of(task)))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".npz", dir=path.parent)
-    os.close(fd)
-    try:
+    with atomic_path(path, suffix=".npz") as tmp:
         np.savez_compressed(tmp, **payload)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def ensure_data(task_list: Sequence[str], spec: DataSpec, *, workers: int = 2, chunk_episodes: int | None = None,

@@ -31,6 +31,8 @@ from typing import Any
 
 import numpy as np
 
+from repro_shared.results import atomic_path
+
 SPLITS = ("train", "val", "test")
 SUPPORTED_VERSION = "2.0.3"
 _SUBMODULES = ("specs", "probing", "algorithms", "samplers", "evaluation")
@@ -144,10 +146,8 @@ def save_feedback(feedback, path: str | os.PathLike) -> Path:
             arrays[key] = np.asarray(dp.data)
             meta.append([group, dp.name, dp.location, dp.type_])
     arrays["__meta__"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp.npz")
-    np.savez_compressed(tmp, **arrays)
-    os.replace(tmp, path)
+    with atomic_path(path, suffix=".npz") as tmp:
+        np.savez_compressed(tmp, **arrays)
     return path
 
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +18,7 @@ from l2m.methods import build_method
 from l2m.model import MDDT, ModelConfig
 from l2m.train import TrainConfig, train
 from repro_shared.claims import Claim, Verdict
-from repro_shared.results import write_json_atomic
+from repro_shared.results import atomic_path, write_json_atomic
 from repro_shared.seeding import seed_everything
 
 PAPER = "Learning to Modulate pre-trained Models in RL"
@@ -108,11 +106,8 @@ def pretrained_model(cfg: Config, seed: int) -> tuple[MDDT, dict]:
                         desc="pre-train", log_every=max(1, cfg.pretrain_steps // 50))
     finally:
         torch.set_num_threads(1)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".ckpt.", dir=path.parent)
-    os.close(fd)
-    torch.save({"state_dict": {k: v.cpu() for k, v in model.state_dict().items()}, "history": history}, tmp)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        torch.save({"state_dict": {k: v.cpu() for k, v in model.state_dict().items()}, "history": history}, tmp)
     return model.eval(), history
 
 
