@@ -30,3 +30,19 @@ def test_reproduce_cli_help_and_bad_scale():
 def test_readme_lists_claims():
     readme = (PACKAGE_DIR / "README.md").read_text()
     assert "## Claims" in readme and "arXiv:2307.09638" in readme
+
+
+def test_device_is_a_config_field_and_cuda_without_gpu_exits_2():
+    import dataclasses
+
+    import torch
+
+    from memory_adam.configs import CONFIGS
+    from repro_shared.cli import ConfigError
+
+    with pytest.raises(ConfigError, match="'device'.*cpu, cuda"):
+        dataclasses.replace(CONFIGS["quick"], device="tpu").validate()
+    if not torch.cuda.is_available():
+        bad = subprocess.run([sys.executable, "-m", "memory_adam.reproduce", "--device", "cuda"],
+                             capture_output=True, text=True)
+        assert bad.returncode == 2 and "'device'" in bad.stderr and "no CUDA device" in bad.stderr

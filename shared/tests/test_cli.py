@@ -43,6 +43,19 @@ def test_check_choice_and_range():
         cli.check_range("lr", -1.0, lo=0.0)
 
 
+def test_resolve_device():
+    assert cli.resolve_device("auto", False) == "cpu"
+    assert cli.resolve_device("auto", True) == "cuda"
+    assert cli.resolve_device("gpu", True) == "cuda"
+    assert cli.resolve_device("cuda:1", True) == "cuda:1"
+    assert cli.resolve_device("cpu", True) == "cpu"
+    for text in ("gpu", "cuda", "cuda:0"):
+        with pytest.raises(cli.ConfigError, match=r"'device'.*no CUDA device"):
+            cli.resolve_device(text, False)
+    with pytest.raises(cli.ConfigError, match="'device'.*'tpu'"):
+        cli.resolve_device("tpu", True)
+
+
 def _run(*args):
     code = ("import sys; from repro_shared import cli\n"
             "p = cli.make_parser('demo', 'demo', experiments=['e1', 'e2'])\n"

@@ -31,18 +31,6 @@ def resolve_config(args: argparse.Namespace) -> Config:
     return cfg.validate()
 
 
-def _device(arg: str) -> str:
-    import torch
-
-    if arg == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if arg == "gpu":
-        arg = "cuda"
-    if arg.startswith("cuda") and not torch.cuda.is_available():
-        raise cli.ConfigError("device", arg, "cpu (no CUDA device is visible)")
-    return arg
-
-
 def main(args: argparse.Namespace) -> int:
     cfg = resolve_config(args)
     out = args.out or default_results_dir(__file__, args.scale)
@@ -56,10 +44,13 @@ def main(args: argparse.Namespace) -> int:
             rec = survey.run(cfg, args.scale)
         else:
             if engine is None:
+                import torch
+
                 from cl_transfer.suite import make_engine
 
                 t0 = time.perf_counter()
-                engine, base_info = make_engine(cfg, device=_device(args.device), progress=progress)
+                device = cli.resolve_device(args.device, torch.cuda.is_available())
+                engine, base_info = make_engine(cfg, device=device, progress=progress)
                 print(f"set-up (datasets, θ₀) in {time.perf_counter() - t0:.0f} s: {base_info}")
             if name == "transfer_matrix":
                 from cl_transfer.experiments import transfer_matrix

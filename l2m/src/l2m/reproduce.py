@@ -17,18 +17,6 @@ from repro_shared.results import default_results_dir
 EXPERIMENTS: tuple[str, ...] = ("pretrain", "single_task", "continual")
 
 
-def resolve_device(device: str) -> str:
-    import torch
-
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if device == "gpu":
-        return "cuda"
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise cli.ConfigError("device", device, "cpu (no CUDA device is available)")
-    return device
-
-
 def main(args: argparse.Namespace) -> int:
     import torch
 
@@ -38,7 +26,7 @@ def main(args: argparse.Namespace) -> int:
     cfg = cli.apply_overrides(cli.config_for_scale(CONFIGS, args.scale), args.overrides)
     if args.seeds is not None:
         cfg = dataclasses.replace(cfg, seeds=tuple(args.seeds))
-    cfg = dataclasses.replace(cfg, device=resolve_device(args.device)).validate()
+    cfg = dataclasses.replace(cfg, device=cli.resolve_device(args.device, torch.cuda.is_available())).validate()
     torch.set_num_threads(1)  # multi-threading tiny CPU ops (decoding, small batches) is slower, and much slower
     # on a loaded machine; pre-training sets cfg.pretrain_threads itself
     out = args.out or default_results_dir(__file__, args.scale)

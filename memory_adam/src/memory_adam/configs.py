@@ -8,6 +8,7 @@ gpu: wider sweeps sized for about 10 GPU minutes (untested: no GPU was available
 from __future__ import annotations
 
 import dataclasses
+import re
 
 from repro_shared.cli import ConfigError, check_range
 
@@ -21,6 +22,7 @@ class Config:
 
     seeds: tuple[int, ...] = (0,)  # LSTM and digits seeds; the toy starts use seeds[0]
     threads: int = 1  # torch CPU threads (tiny ops: more threads only add contention on a shared machine)
+    device: str = "cpu"  # where the LSTM, the CNN and the batched toy runs live (``--device`` sets it)
     # optimizer hyper-parameters (reference defaults; the paper's grid search "generally" chose C = 5)
     buffer_size: int = 5
     decay: float = 0.7
@@ -59,6 +61,8 @@ class Config:
         if not self.seeds or not self.lm_seeds:
             raise ConfigError("seeds", self.seeds, "at least one seed")
         check_range("threads", self.threads, 1, 64)
+        if not re.fullmatch(r"cpu|cuda(:\d+)?", self.device):
+            raise ConfigError("device", self.device, "cpu, cuda, cuda:N")
         check_range("decay", self.decay, 0.0, 1.0)
         check_range("buffer_size", self.buffer_size, 1, None)
         check_range("digits_label_noise", self.digits_label_noise, 0.0, 0.9)

@@ -88,6 +88,10 @@ class Digits:
     x_test: torch.Tensor
     y_test: torch.Tensor
 
+    def to(self, device: str | torch.device) -> Digits:
+        """The same split with every tensor on ``device``."""
+        return Digits(*(getattr(self, f.name).to(device) for f in dataclasses.fields(self)))
+
     def describe(self) -> dict:
         return {"source": "sklearn.datasets.load_digits (1797 images, 8x8)", "train": len(self.y_train),
                 "valid": len(self.y_valid), "test": len(self.y_test)}

@@ -49,9 +49,7 @@ def main(args: argparse.Namespace) -> int:
     cfg = cli.apply_overrides(cli.config_for_scale(CONFIGS, args.scale), args.overrides)
     if args.seeds is not None:
         cfg = dataclasses.replace(cfg, seeds=tuple(args.seeds))
-    cfg = cfg.validate()
-    if args.device not in ("auto", "cpu"):
-        raise cli.ConfigError("device", args.device, "auto, cpu (the experiments are CPU-sized)")
+    cfg = dataclasses.replace(cfg, device=cli.resolve_device(args.device, torch.cuda.is_available())).validate()
     torch.set_num_threads(cfg.threads)
     out = args.out or default_results_dir(__file__, args.scale)
     names = args.only or list(EXPERIMENTS)

@@ -90,18 +90,21 @@ OPTIMIZERS: dict[str, tuple[str, bool, bool]] = {
 
 def run_batched(fn: Callable[[torch.Tensor], torch.Tensor], x0: torch.Tensor, optimizer: str,
                 lr: float | torch.Tensor, steps: int, *, rho: float = 0.05, buffer_size: int = 5,
-                decay: float = 0.7, record_every: int = 1) -> torch.Tensor:
+                decay: float = 0.7, record_every: int = 1, device: str | torch.device | None = None) -> torch.Tensor:
     """Run ``optimizer`` (a key of :data:`OPTIMIZERS`) from every row of ``x0`` for ``steps`` steps.
 
     SAM evaluates the gradient at ``x + rho g / ||g||`` (per run) and steps from ``x``. Returns the trajectory,
-    shape (steps // record_every + 1, R, 2), starting with ``x0``.
+    shape (steps // record_every + 1, R, 2), starting with ``x0``, on the CPU; the loop runs on ``device``
+    (default: ``x0``'s).
     """
     if optimizer not in OPTIMIZERS:
         raise ValueError(f"invalid optimizer: {optimizer!r} (allowed: {', '.join(OPTIMIZERS)})")
     kind, sam, clean = OPTIMIZERS[optimizer]
-    x = x0.clone()
+    x = x0.to(device if device is not None else x0.device, copy=True)
+    if isinstance(lr, torch.Tensor):
+        lr = lr.to(x.device)
     opt = BatchedOptimizer(kind, x, lr, buffer_size=buffer_size, decay=decay, clean=clean)
-    path = [x0.clone()]
+    path = [x.clone()]
     for t in range(1, steps + 1):
         g = gradient(fn, x)
         if sam:
@@ -110,4 +113,4 @@ def run_batched(fn: Callable[[torch.Tensor], torch.Tensor], x0: torch.Tensor, op
         opt.step(g)
         if t % record_every == 0:
             path.append(x.clone())
-    return torch.stack(path)
+    return torch.stack(path).cpu()

@@ -81,32 +81,37 @@ class LMSettings:
 def evaluate_lm(model: LSTMLanguageModel, data: torch.Tensor, bptt: int) -> float:
     """Perplexity of ``data`` (T, B), state carried across windows."""
     model.eval()
-    total, count, state = 0.0, 0, None
+    total, count, state = torch.zeros((), dtype=torch.float64, device=data.device), 0, None
     for i in range(0, data.shape[0] - 1, bptt):
         x, y = data[i: i + bptt], data[i + 1: i + 1 + bptt]
         x = x[: y.shape[0]]
         logits, state = model(x, state)
-        total += nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1),
-                                             reduction="sum").item()
+        flat_logits = logits.reshape(-1, logits.shape[-1])
+        total += nn.functional.cross_entropy(flat_logits, y.reshape(-1), reduction="sum").double()
         count += y.numel()
     model.train()
-    return math.exp(total / count)
+    return math.exp(total.item() / count)
 
 
 def train_language_model(corpus: Corpus, optimizer: str, lr: float, seed: int, lm: LMSettings,
-                         settings: OptimizerSettings = OptimizerSettings(), desc: str = "") -> dict:
-    """Train the LSTM LM with truncated BPTT; validation perplexity after every epoch (paper Fig. 6)."""
+                         settings: OptimizerSettings = OptimizerSettings(), desc: str = "",
+                         device: str | torch.device = "cpu") -> dict:
+    """Train the LSTM LM with truncated BPTT; validation perplexity after every epoch (paper Fig. 6).
+
+    The initialisation is drawn on the CPU, so a seed gives the same starting model on every ``device``.
+    """
     torch.manual_seed(seed)
-    model = LSTMLanguageModel(corpus.vocab_size, lm.emb, lm.hidden)
+    model = LSTMLanguageModel(corpus.vocab_size, lm.emb, lm.hidden).to(device)
     params = list(model.parameters())
     opt = make_optimizer(optimizer, params, lr, settings)
-    train = batchify(corpus.train, lm.batch_size)
-    valid = batchify(corpus.valid, 10)
+    train = batchify(corpus.train, lm.batch_size).to(device)
+    valid = batchify(corpus.valid, 10).to(device)
     curve, train_curve = [], []
     t0 = time.perf_counter()
     windows = range(0, train.shape[0] - 1, lm.bptt)
     for _ in progress(range(lm.epochs), desc=desc or f"LM {optimizer} lr={lr:g} seed={seed}"):
-        state, total, count = None, 0.0, 0
+        # the loss is summed on the device: no host sync per step
+        state, total, count = None, torch.zeros((), dtype=torch.float64, device=device), 0
         for i in windows:
             x, y = train[i: i + lm.bptt], train[i + 1: i + 1 + lm.bptt]
             x = x[: y.shape[0]]
@@ -124,9 +129,9 @@ def train_language_model(corpus: Corpus, optimizer: str, lr: float, seed: int, l
 
             loss = optimizer_step(opt, closure)
             state = out_state[0]
-            total += loss.item() * y.numel()
+            total += loss.detach().double() * y.numel()
             count += y.numel()
-        train_curve.append(math.exp(total / count))
+        train_curve.append(math.exp(total.item() / count))
         curve.append(evaluate_lm(model, valid, lm.bptt))
     best = min(range(len(curve)), key=curve.__getitem__)
     finite = [c for c in curve if math.isfinite(c)]
@@ -151,23 +156,28 @@ def _accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
 
 
 def train_classifier(digits: Digits, optimizer: str, lr: float, seed: int, cls: ClassifierSettings,
-                     settings: OptimizerSettings = OptimizerSettings(), with_sharpness: bool = True) -> dict:
-    """Train the digits CNN; test/validation accuracy, lambda_max at the end, distance and path length travelled."""
+                     settings: OptimizerSettings = OptimizerSettings(), with_sharpness: bool = True,
+                     device: str | torch.device = "cpu") -> dict:
+    """Train the digits CNN; test/validation accuracy, lambda_max at the end, distance and path length travelled.
+
+    Initialisation and mini-batch order are drawn on the CPU (the same for a seed on every ``device``).
+    """
     torch.manual_seed(seed)
-    model = DigitsCNN()
+    model = DigitsCNN().to(device)
+    digits = digits.to(device)
     params = list(model.parameters())
     opt = make_optimizer(optimizer, params, lr, settings)
     theta0 = _flat(params)
-    prev, path = theta0.clone(), 0.0
+    prev, path = theta0.clone(), torch.zeros((), dtype=torch.float64, device=theta0.device)
     gen = torch.Generator().manual_seed(seed)
     n = len(digits.y_train)
     losses = []
     t0 = time.perf_counter()
     for _ in range(cls.epochs):
         perm = torch.randperm(n, generator=gen)
-        total = 0.0
+        total = torch.zeros((), dtype=torch.float64, device=device)
         for i in range(0, n, cls.batch_size):
-            idx = perm[i: i + cls.batch_size]
+            idx = perm[i: i + cls.batch_size].to(device)
             x, y = digits.x_train[idx], digits.y_train[idx]
 
             def closure(x=x, y=y):
@@ -175,16 +185,16 @@ def train_classifier(digits: Digits, optimizer: str, lr: float, seed: int, cls: 
                 loss.backward()
                 return loss
 
-            total += optimizer_step(opt, closure).item() * len(idx)
+            total += optimizer_step(opt, closure).detach().double() * len(idx)
             cur = _flat(params)
-            path += float((cur - prev).norm())
+            path += (cur - prev).norm().double()  # stays on the device: no sync per step
             prev = cur
-        losses.append(total / n)
+        losses.append(total.item() / n)
     out = {"optimizer": optimizer, "lr": lr, "seed": seed, "train_loss": losses,
            "test_acc": _accuracy(model, digits.x_test, digits.y_test),
            "valid_acc": _accuracy(model, digits.x_valid, digits.y_valid),
            "train_acc": _accuracy(model, digits.x_train, digits.y_train),
-           "distance": float((_flat(params) - theta0).norm()), "path_length": path}
+           "distance": float((_flat(params) - theta0).norm()), "path_length": float(path)}
     if with_sharpness:
         m = min(cls.sharpness_examples, n)
         xs, ys = digits.x_train[:m], digits.y_train[:m]

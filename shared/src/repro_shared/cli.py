@@ -80,6 +80,23 @@ def _device_type(text: str) -> str:
     return text
 
 
+def resolve_device(text: str, accelerator_available: bool) -> str:
+    """The concrete device for ``--device`` (``auto`` picks ``cuda`` when the caller's framework sees one).
+
+    ``gpu`` means ``cuda``; asking for ``cuda``/``gpu`` where none is visible is a :class:`ConfigError`. Framework-free:
+    the caller passes e.g. ``torch.cuda.is_available()``.
+    """
+    if not _DEVICE_RE.match(text):
+        raise ConfigError("device", text, "auto, cpu, gpu, cuda, cuda:N")
+    if text == "auto":
+        return "cuda" if accelerator_available else "cpu"
+    if text == "gpu":
+        text = "cuda"
+    if text.startswith("cuda") and not accelerator_available:
+        raise ConfigError("device", text, "auto, cpu (no CUDA device is visible)")
+    return text
+
+
 def make_parser(prog: str, description: str, *, experiments: Sequence[str] = (),
                 default_out: str | Path | None = None) -> argparse.ArgumentParser:
     """An argparse parser with the common flags; entry points add their own on top."""

@@ -19,14 +19,6 @@ from sparc.configs import CONFIGS
 EXPERIMENTS: tuple[str, ...] = ("zero_shot_retrieval", "segmentation", "faithfulness", "ablations", "cost", "minilm")
 
 
-def _train_device(name: str) -> str:
-    if name in ("auto", "gpu"):
-        import torch
-
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    return name
-
-
 def main(args: argparse.Namespace) -> int:
     from sparc.experiments import EXPERIMENTS as MODULES
     from sparc.runs import ensure_runs
@@ -45,8 +37,8 @@ def main(args: argparse.Namespace) -> int:
     print(f"sparc: scale={args.scale} seeds={seeds} experiments={selected} -> {out_dir}", flush=True)
 
     wanted = [r for name in selected for r in MODULES[name].needs(cfg, seeds)]
-    runs = ensure_runs(cfg, wanted, out_dir / "runs", retrain=args.retrain, device=_train_device(args.device)) \
-        if wanted else {}
+    device = cli.resolve_device(args.device, torch.cuda.is_available())
+    runs = ensure_runs(cfg, wanted, out_dir / "runs", retrain=args.retrain, device=device) if wanted else {}
 
     records = []
     for name in selected:

@@ -22,7 +22,7 @@ PAPER = "Promoting Exploration in Memory-Augmented Adam using Critical Momenta (
 
 def new_record(experiment: str, scale: str, cfg: Config, seeds: Sequence[int], fields: Sequence[str]) -> RunRecord:
     """A run record whose config holds the fields this experiment reads."""
-    config = {f: getattr(cfg, f) for f in fields}
+    config = {f: getattr(cfg, f) for f in (*fields, "device")}
     command = " ".join(["python -m memory_adam.reproduce", *(shlex.quote(a) for a in sys.argv[1:])])
     return RunRecord(paper=PAPER, experiment=experiment, scale=scale, config=config, seeds=list(seeds),
                      command=command)
@@ -89,12 +89,13 @@ class DigitsKey:
     buffer_size: int
     decay: float
     rho: float
+    device: str = "cpu"
 
 
 def digits_key(cfg: Config) -> DigitsKey:
     return DigitsKey(cfg.digits_train, cfg.digits_valid, cfg.digits_label_noise, cfg.digits_epochs,
                      cfg.digits_batch_size, tuple(cfg.digits_lrs), tuple(cfg.seeds), cfg.sharpness_iters,
-                     cfg.buffer_size, cfg.decay, cfg.rho)
+                     cfg.buffer_size, cfg.decay, cfg.rho, cfg.device)
 
 
 @functools.lru_cache(maxsize=2)
@@ -106,7 +107,8 @@ def digits_runs(key: DigitsKey) -> dict[tuple[str, float], list[dict]]:
     jobs = [(o, lr, s) for o in DIGITS_OPTIMIZERS for lr in key.lrs for s in key.seeds]
     runs: dict[tuple[str, float], list[dict]] = {}
     for opt, lr, seed in progress(jobs, desc="digits CNN runs"):
-        runs.setdefault((opt, lr), []).append(train_classifier(digits, opt, lr, seed, cls, settings))
+        runs.setdefault((opt, lr), []).append(train_classifier(digits, opt, lr, seed, cls, settings,
+                                                                       device=key.device))
     return runs
 
 

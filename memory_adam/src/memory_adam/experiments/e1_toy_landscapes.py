@@ -41,7 +41,7 @@ def measure(cfg: Config, seed: int) -> tuple[dict, dict]:
         f = FUNCTIONS[fn_name]
         x0 = starts(fn_name, n, seed).repeat(len(cfg.toy_lrs), 1)
         traj = run_batched(f.fn, x0, opt, lrs.repeat_interleave(n), cfg.toy_steps, rho=cfg.rho,
-                           buffer_size=cfg.buffer_size, decay=cfg.decay)
+                           buffer_size=cfg.buffer_size, decay=cfg.decay, device=cfg.device)
         final = traj[-1]
         dist = (final - torch.tensor(f.minimizer, dtype=torch.float64)).norm(dim=1)
         path = (traj[1:] - traj[:-1]).norm(dim=2).sum(0)

@@ -40,7 +40,7 @@ def measure(cfg: Config, seed: int) -> dict:
     jobs = [(o, s) for o in OPTIMIZERS for s in cfg.escape_sharpness]
     for opt, s in progress(jobs, desc="E2 sharp-minimum escape"):
         traj = run_batched(lambda x, s=s: two_basin(x, s), x0, opt, lr, cfg.escape_steps, rho=cfg.rho,
-                           buffer_size=cfg.buffer_size, decay=cfg.decay)
+                           buffer_size=cfg.buffer_size, decay=cfg.decay, device=cfg.device)
         nearer_flat = (traj - cf).norm(dim=2) < (traj - cs).norm(dim=2)  # (T + 1, R)
         escaped = nearer_flat[-1]
         first = torch.where(nearer_flat.any(0), nearer_flat.double().argmax(0), torch.full_like(escaped, -1,

@@ -70,7 +70,7 @@ def run(cfg: Config, scale: str, out: Path):
     jobs = [(opt, lr, seed) for opt, lrs in cfg.lm_lrs for lr in lrs for seed in cfg.lm_seeds]
     runs: dict = {}
     for k, (opt, lr, seed) in enumerate(jobs, 1):
-        r = train_language_model(corpus, opt, lr, seed, lm, settings,
+        r = train_language_model(corpus, opt, lr, seed, lm, settings, device=cfg.device,
                                  desc=f"E3 [{k}/{len(jobs)}] {opt} lr={lr:g} seed={seed}")
         runs.setdefault((opt, lr), []).append(r)
     rec.metrics["corpus"] = corpus.describe()

@@ -66,7 +66,7 @@ def run(cfg: Config, scale: str, out: Path):
     ackley: dict = {}
     for opt in progress(VARIANTS, desc="E6 Ackley"):
         traj = run_batched(f.fn, x0, opt, lrs.repeat_interleave(n), cfg.toy_steps, buffer_size=cfg.buffer_size,
-                           decay=cfg.decay)
+                           decay=cfg.decay, device=cfg.device)
         dist = (traj[-1] - torch.tensor(f.minimizer, dtype=torch.float64)).norm(dim=1)
         path = (traj[1:] - traj[:-1]).norm(dim=2).sum(0)
         ackley[opt] = {lr: {"hit_rate": float((dist[i * n:(i + 1) * n] < cfg.toy_hit_radius).double().mean()),
@@ -86,7 +86,8 @@ def run(cfg: Config, scale: str, out: Path):
     escape: dict = {}
     for opt in VARIANTS:
         final = run_batched(lambda x: two_basin(x, ESCAPE_S), xe, opt, lre, cfg.escape_steps,
-                            buffer_size=cfg.buffer_size, decay=cfg.decay, record_every=cfg.escape_steps)[-1]
+                            buffer_size=cfg.buffer_size, decay=cfg.decay, record_every=cfg.escape_steps,
+                            device=cfg.device)[-1]
         esc = (final - cf).norm(dim=1) < (final - cs).norm(dim=1)
         escape[opt] = {lr: float(esc[i * ne:(i + 1) * ne].double().mean()) for i, lr in enumerate(cfg.escape_lrs)}
     rec.add_table(f"escape ratio from the sharp basin (s = {ESCAPE_S:g})",

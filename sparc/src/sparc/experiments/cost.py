@@ -11,6 +11,7 @@ import numpy as np
 import torch
 
 from repro_shared import claims
+from repro_shared.cli import resolve_device
 from repro_shared.plots import new_figure, save_figure
 from repro_shared.progress import progress
 from repro_shared.results import RunRecord
@@ -35,9 +36,7 @@ def needs(cfg: Config, seeds: list[int]) -> list[tuple[str, str, int]]:
 
 
 def _device(name: str) -> torch.device:
-    if name in ("auto", "gpu"):
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
+    return torch.device(resolve_device(name, torch.cuda.is_available()))
 
 
 def _sync(device: torch.device):
