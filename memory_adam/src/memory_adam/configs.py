@@ -2,7 +2,7 @@
 
 quick: a few minutes on 2 (shared) CPU cores, the default of ``make reproduce-memory_adam``;
 full: about 45 minutes on 2 idle cores (3 seeds for the LSTM, 10 for the digits);
-gpu: wider sweeps sized for about 10 GPU minutes (untested: no GPU was available while building this package).
+gpu: wider sweeps sized for about 10 GPU minutes (not yet run on a GPU: none was lent so far).
 """
 
 from __future__ import annotations
