@@ -50,6 +50,9 @@ class Config:
     test_samples: int = 32  # CLRS-30 test split size (n = 64)
     eval_schedules: int = 2  # random schedules per asynchronous mode at test time
     num_batches: int = 4
+    # keep the runs of tasks already in <out>/e2_learning.json when every other E2 field matches (split a long
+    # full-scale E2 into one invocation per task; the record names the reused runs' commit)
+    e2_reuse: bool = False
     # E3 message counts
     e3_test_graphs: int = 32
     e3_sizes: tuple[int, ...] = (16, 32, 64)

@@ -8,6 +8,7 @@ and 1), L2 (max action, dense message), MaxMax (invariant by construction).
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -79,12 +80,38 @@ def plot(runs: list[dict], cfg: Config, out: Path) -> str:
     return name
 
 
+def reusable_runs(path: Path, cfg: Config) -> tuple[dict[str, list[dict]], dict]:
+    """Per-task runs of an earlier E2 record at ``path`` whose every field but ``tasks`` equals ``cfg``'s.
+
+    Returns ({task: runs}, provenance); empty where there is no such record.
+    """
+    if not path.is_file():
+        return {}, {}
+    old = json.loads(path.read_text())
+    mine = {f: getattr(cfg, f) for f in FIELDS if f != "tasks"}
+    theirs = {f: old["config"].get(f) for f in mine}
+    if json.loads(json.dumps(mine)) != theirs:
+        return {}, {}
+    by_task: dict[str, list[dict]] = {}
+    for r in old["metrics"]["runs"]:
+        by_task.setdefault(r["task"], []).append(r)
+    return by_task, {"commit": old["git"].get("commit"), "started_at": old.get("started_at"),
+                     "command": old.get("command")}
+
+
 def run(cfg: Config, scale: str, out: Path):
     rec = new_record(NAME, scale, cfg, FIELDS)
     rec.notes = DATA_NOTE + (" Models are trained on outputs only (no hints), synchronously; asynchrony is applied "
                              "only at test time.")
     runs: list[dict] = []
+    earlier, provenance = reusable_runs(out / f"{NAME}.json", cfg) if cfg.e2_reuse else ({}, {})
     for task in cfg.tasks:
+        if task in earlier:
+            runs += earlier[task]
+            rec.metrics.setdefault("reused_runs", {})[task] = provenance
+            rec.notes += (f" The {task} runs are reused from an earlier record with the same settings "
+                          f"(commit {str(provenance['commit'])[:12]}, `{provenance['command']}`).")
+            continue
         train_set = data.load(task, "train", num_samples=cfg.train_samples)
         val = data.load(task, "val")
         test = data.load(task, "test").take(np.arange(cfg.test_samples))
