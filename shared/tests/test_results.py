@@ -1,5 +1,6 @@
 import json
 import os
+import stat
 
 import numpy as np
 import pytest
@@ -116,3 +117,12 @@ def test_atomic_path_renames_on_success_and_cleans_up_on_error(tmp_path):
         raise RuntimeError("writer failed")
     assert np.load(target)["x"].tolist() == [0, 1, 2]  # old file kept
     assert sorted(p.name for p in target.parent.iterdir()) == ["arr.npz"]  # no temporary left
+
+
+def test_atomic_writes_get_the_umask_permissions_not_mkstemps_0600(tmp_path):
+    old = os.umask(0o022)
+    try:
+        path = results.write_text_atomic(tmp_path / "r.md", "x")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o644
