@@ -36,8 +36,8 @@ def test_device_is_a_config_field_and_cuda_without_gpu_exits_2():
     import dataclasses
 
     import torch
-
     from memory_adam.configs import CONFIGS
+
     from repro_shared.cli import ConfigError
 
     with pytest.raises(ConfigError, match="'device'.*cpu, cuda"):
