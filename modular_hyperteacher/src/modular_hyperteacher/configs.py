@@ -116,11 +116,12 @@ class Config:
 
 
 CONFIGS: dict[str, Config] = {
-    # ~15 min on 2 free cores: 11 discrete theory supports; 4 students + 1 non-compositional on E 4;
-    # connected / disconnected on E 8; over-parameterization ratios 1 and 16.
+    # ~15-18 min on 2 free cores: 11 discrete theory supports; 4 students + 1 non-compositional on E 4;
+    # connected / disconnected on E 8; over-parameterization ratios 1 and 16; 3 students on each grid world.
     "quick": Config(),
-    # ~60-75 min on 2 free cores (estimate from the quick timings): all 19 theory supports x 2 seeds for longer;
-    # hyperteacher students 4x longer; both hypernetworks on the task-support experiment.
+    # ~75-90 min on 2 free cores (estimate from the quick timings; grid_goals ~12-15 of it): all 19 theory
+    # supports x 2 seeds for longer; hyperteacher students 4x longer; both hypernetworks on the task-support
+    # experiment; all four students on both grid worlds.
     "full": Config(
         seeds=(0, 1),
         theory_kinds="all", theory_steps=3000,
