@@ -29,3 +29,20 @@ def test_compositional_claim_needs_margin_and_smaller_gap():
     assert compositional_claims(close)[0].verdict is Verdict.NOT_REPRODUCED
     wide_gap = {**good, "hnet_linear": {"ood_acc": 0.8, "gap": 0.15}}
     assert compositional_claims(wide_gap)[0].verdict is Verdict.NOT_REPRODUCED
+
+
+def test_goals_claims_need_learning_and_a_strict_lead():
+    from modular_hyperteacher.experiments.grid_goals import goals_claims
+
+    def s(success, acc):
+        return {"ood_success": success, "ood_acc": acc}
+
+    good = {"hnet_linear": s(0.6, 0.9), "anil": s(0.3, 0.8), "learned_init": s(0.2, 0.7)}
+    success, acc = goals_claims(good, random_success=0.0)
+    assert success.id == "G2-hnet_linear" and success.verdict is Verdict.REPRODUCED
+    assert acc.verdict is Verdict.REPRODUCED
+    behind = {**good, "learned_init": s(0.7, 0.95)}
+    assert [c.verdict for c in goals_claims(behind, 0.0)] == [Verdict.NOT_REPRODUCED] * 2
+    nothing_learned = {k: s(0.02, v["ood_acc"]) for k, v in good.items()}
+    success, acc = goals_claims(nothing_learned, random_success=0.0)
+    assert success.verdict is Verdict.INCONCLUSIVE and acc.verdict is Verdict.REPRODUCED

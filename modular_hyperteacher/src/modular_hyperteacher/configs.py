@@ -68,11 +68,26 @@ class Config:
     grid_eval_every: int = 250
     grid_eval_tasks: int = 128
 
+    # -- experiment 4b: compositional goals grid world (reference: B 128, 1 + 1 demos, 200k steps, 2 hidden layers)
+    goals_students: tuple[str, ...] = ("hnet_linear", "anil", "learned_init")
+    goals_hnet_hidden: int = 32  # reference 32
+    goals_anil_hidden: int = 128  # reference 512
+    goals_maml_hidden: int = 96  # reference 384
+    goals_modules: int = 8  # reference num_templates
+    goals_steps: int = 800
+    goals_meta_batch: int = 16
+    goals_shots: int = 1
+    goals_eval_every: int = 200
+    goals_eval_tasks: int = 128
+    goals_rollouts: int = 4  # fresh episodes per evaluated goal
+
     def validate(self) -> Config:
         check_choice("theory_kinds", self.theory_kinds, ("discrete", "continuous", "all"))
         for name in ("theory_steps", "theory_inner_steps", "theory_meta_batch", "theory_batch", "theory_eval_tasks",
                      "theory_log_every", "ht_steps", "ht_meta_batch", "ht_shots", "ht_eval_every", "ht_eval_tasks",
-                     "ts_steps", "grid_steps", "grid_meta_batch", "grid_shots", "grid_eval_every", "grid_eval_tasks"):
+                     "ts_steps", "grid_steps", "grid_meta_batch", "grid_shots", "grid_eval_every", "grid_eval_tasks",
+                     "goals_steps", "goals_meta_batch", "goals_shots", "goals_eval_every", "goals_eval_tasks",
+                     "goals_rollouts", "goals_modules"):
             check_range(name, getattr(self, name), lo=1)
         if self.theory_steps % self.theory_log_every:
             raise ConfigError("theory_steps", self.theory_steps, f"a multiple of theory_log_every "
@@ -83,9 +98,13 @@ class Config:
         if self.ht_eval_tasks % min(self.ht_eval_chunk, self.ht_eval_tasks):
             raise ConfigError("ht_eval_tasks", self.ht_eval_tasks,
                               f"a multiple of ht_eval_chunk ({self.ht_eval_chunk})")
-        if self.grid_steps % self.grid_eval_every:
-            raise ConfigError("grid_steps", self.grid_steps, f"a multiple of grid_eval_every ({self.grid_eval_every})")
-        for name in ("ht_students", "ht_non_compositional", "ts_students", "grid_students"):
+        for prefix in ("grid", "goals"):
+            steps, every = getattr(self, f"{prefix}_steps"), getattr(self, f"{prefix}_eval_every")
+            if steps % every:
+                raise ConfigError(f"{prefix}_steps", steps, f"a multiple of {prefix}_eval_every ({every})")
+        if self.goals_eval_tasks % min(self.goals_eval_tasks, 32):
+            raise ConfigError("goals_eval_tasks", self.goals_eval_tasks, "a multiple of 32 (evaluation chunks)")
+        for name in ("ht_students", "ht_non_compositional", "ts_students", "grid_students", "goals_students"):
             for s in getattr(self, name):
                 check_choice(name, s, STUDENTS)
         check_range("ht_experts", self.ht_experts, lo=self.ht_hot)
@@ -97,11 +116,12 @@ class Config:
 
 
 CONFIGS: dict[str, Config] = {
-    # ~15 min on 2 free cores: 11 discrete theory supports; 4 students + 1 non-compositional on E 4;
-    # connected / disconnected on E 8; over-parameterization ratios 1 and 16.
+    # ~15-18 min on 2 free cores: 11 discrete theory supports; 4 students + 1 non-compositional on E 4;
+    # connected / disconnected on E 8; over-parameterization ratios 1 and 16; 3 students on each grid world.
     "quick": Config(),
-    # ~60-75 min on 2 free cores (estimate from the quick timings): all 19 theory supports x 2 seeds for longer;
-    # hyperteacher students 4x longer; both hypernetworks on the task-support experiment.
+    # ~75-90 min on 2 free cores (estimate from the quick timings; grid_goals ~12-15 of it): all 19 theory
+    # supports x 2 seeds for longer; hyperteacher students 4x longer; both hypernetworks on the task-support
+    # experiment; all four students on both grid worlds.
     "full": Config(
         seeds=(0, 1),
         theory_kinds="all", theory_steps=3000,
@@ -109,6 +129,8 @@ CONFIGS: dict[str, Config] = {
         ts_students=("hnet_linear", "hnet_deepmlp"), ts_steps=3000,
         grid_students=("hnet_linear", "hnet_deepmlp", "anil", "learned_init"), grid_steps=1500, grid_eval_every=500,
         grid_eval_tasks=256,
+        goals_students=("hnet_linear", "hnet_deepmlp", "anil", "learned_init"), goals_steps=2000,
+        goals_eval_every=500, goals_eval_tasks=256,
     ),
     # the reference's sizes (E 8, widths 128 / 512 / 384, B 128, shots 256 + 256) for as many steps as about 10
     # GPU minutes per experiment allow (estimated from the reference's ~95 hnet steps/s on one H200; untested here)
@@ -123,5 +145,7 @@ CONFIGS: dict[str, Config] = {
         grid_students=("hnet_linear", "hnet_deepmlp", "anil", "learned_init"), grid_anil_hidden=512,
         grid_maml_hidden=368, grid_steps=5000, grid_meta_batch=128, grid_shots=16, grid_eval_every=1000,
         grid_eval_tasks=1024,
+        goals_students=("hnet_linear", "hnet_deepmlp", "anil", "learned_init"), goals_anil_hidden=512,
+        goals_maml_hidden=384, goals_steps=5000, goals_meta_batch=128, goals_eval_every=1000, goals_eval_tasks=1024,
     ),
 }

@@ -22,7 +22,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from modular_hyperteacher.hyperteacher import TaskBatch, k_hot
+from modular_hyperteacher.hyperteacher import TaskBatch, k_hot, random_split
 
 LAYOUT = ("wwwwwww",
           "w  w  w",
@@ -71,9 +71,7 @@ class PreferenceGrid:
         combos = [c for h in range(1, cfg.num_hot + 1) for c in itertools.combinations(range(cfg.num_preferences), h)]
         codes = k_hot(combos, cfg.num_preferences)
         if cfg.task_support == "random":
-            codes = codes[np.asarray(jax.random.permutation(jax.random.PRNGKey(cfg.seed), len(codes)))]
-            n_ood = int(len(codes) * cfg.frac_ood)
-            self.codes_id, self.codes_ood = codes[:-n_ood], codes[-n_ood:]
+            self.codes_id, self.codes_ood = random_split(codes, cfg.frac_ood, cfg.seed)
         elif cfg.task_support == "non_compositional":
             held = codes[:, -1] == 1
             self.codes_id, self.codes_ood = codes[~held], codes[held]
@@ -153,26 +151,33 @@ class PreferenceGrid:
         keys = jax.random.split(rng_demo, num_tasks * shots).reshape(num_tasks, shots, -1)
         obs, qs, valid = jax.vmap(jax.vmap(self.demonstrate, in_axes=(0, None)))(keys, codes)
         y = jnp.concatenate([qs, valid[..., None].astype(jnp.float32)], axis=-1)
-        t = self.cfg.timelimit
+        return episodes_to_tasks(obs, y, codes, shots_support)
 
-        def flat(a, lo, hi):
-            return a[:, lo:hi].reshape(num_tasks, (hi - lo) * t, a.shape[-1])
 
-        return TaskBatch(flat(obs, 0, shots_support), flat(y, 0, shots_support), flat(obs, shots_support, shots),
-                         flat(y, shots_support, shots), codes)
+def episodes_to_tasks(obs: jax.Array, y: jax.Array, codes: jax.Array, shots_support: int) -> TaskBatch:
+    """Per-step arrays (tasks, episodes, T, ...) -> a :class:`TaskBatch` whose support set holds every step of the
+    first ``shots_support`` episodes and whose query set holds the steps of the others (y = [target, mask])."""
+    def flat(a, lo, hi):
+        return a[:, lo:hi].reshape(a.shape[0], -1, a.shape[-1])
+
+    shots = obs.shape[1]
+    return TaskBatch(flat(obs, 0, shots_support), flat(y, 0, shots_support), flat(obs, shots_support, shots),
+                     flat(y, shots_support, shots), codes)
+
+
+def masked_mean(values: jax.Array, target: jax.Array) -> jax.Array:
+    """Mean of per-step ``values`` over the valid steps (the last entry of ``target`` is the validity mask)."""
+    mask = target[..., -1]
+    return jnp.sum(mask * values) / jnp.maximum(jnp.sum(mask), 1.0)
 
 
 def masked_q_loss(pred: jax.Array, target: jax.Array) -> jax.Array:
     """0.5 squared error summed over actions, mean over the valid steps (target = [Q, mask])."""
-    mask = target[..., -1]
-    err = 0.5 * jnp.sum((pred - target[..., :-1]) ** 2, axis=-1)
-    return jnp.sum(mask * err) / jnp.maximum(jnp.sum(mask), 1.0)
+    return masked_mean(0.5 * jnp.sum((pred - target[..., :-1]) ** 2, axis=-1), target)
 
 
 def optimal_action_accuracy(pred: jax.Array, target: jax.Array) -> jax.Array:
     """How often the greedy action of the predicted Q is an optimal action, over valid steps."""
-    mask = target[..., -1]
     q = target[..., :-1]
     chosen = jnp.take_along_axis(q, jnp.argmax(pred, -1)[..., None], -1)[..., 0]
-    hit = chosen >= jnp.max(q, -1) - 1e-6
-    return jnp.sum(mask * hit) / jnp.maximum(jnp.sum(mask), 1.0)
+    return masked_mean(chosen >= jnp.max(q, -1) - 1e-6, target)

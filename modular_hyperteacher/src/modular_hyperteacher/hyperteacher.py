@@ -84,6 +84,15 @@ def _contains(tasks: np.ndarray, subset: np.ndarray) -> np.ndarray:
     return np.array([t.astype(np.float32).tobytes() in keys for t in tasks])
 
 
+def random_split(items: np.ndarray, frac_ood: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """The reference's ``random`` support: the last ``frac_ood`` of a seeded permutation is held out (OOD)."""
+    items = items[np.asarray(jax.random.permutation(jax.random.PRNGKey(seed), len(items)))]
+    num_ood = int(len(items) * frac_ood)
+    if num_ood < 1:
+        raise ValueError(f"frac_ood={frac_ood} leaves no OOD task out of {len(items)}")
+    return items[:-num_ood], items[-num_ood:]
+
+
 def split_tasks(cfg: HyperTeacherConfig) -> tuple[np.ndarray, np.ndarray]:
     """All layer-wise combinations of expert codes, split into (ID, OOD) arrays of shape (n, layers, E)."""
     e, layers = cfg.num_experts, cfg.num_generated
@@ -91,12 +100,7 @@ def split_tasks(cfg: HyperTeacherConfig) -> tuple[np.ndarray, np.ndarray]:
     all_tasks = np.stack([np.stack(c) for c in itertools.product(per_layer, repeat=layers)])
     support = cfg.task_support
     if support == "random":
-        perm = np.asarray(jax.random.permutation(jax.random.PRNGKey(cfg.seed), len(all_tasks)))
-        all_tasks = all_tasks[perm]
-        num_ood = int(len(all_tasks) * cfg.frac_ood)
-        if num_ood < 1:
-            raise ValueError(f"frac_ood={cfg.frac_ood} leaves no OOD task out of {len(all_tasks)}")
-        return all_tasks[:-num_ood], all_tasks[-num_ood:]
+        return random_split(all_tasks, cfg.frac_ood, cfg.seed)
     if support == "non_compositional":
         held_out = all_tasks[:, -1, -1] == 1
         return all_tasks[~held_out], all_tasks[held_out]

@@ -17,7 +17,7 @@ from repro_shared import cli
 from repro_shared.results import default_results_dir
 
 EXPERIMENTS: tuple[str, ...] = ("theory_supports", "hyperteacher_compositional", "task_support", "identification",
-                                "grid_worlds")
+                                "grid_worlds", "grid_goals")
 
 
 def _configure_device(device: str) -> None:

@@ -48,5 +48,32 @@ def fewshot_run(cfg: Any, cache: dict[str, Any], *, student: str, experts: int, 
     return result
 
 
+def grid_fewshot_run(cfg: Any, prefix: str, env: Any, *, student: str, seed: int, learner_cfg: Any, num_hidden: int,
+                     output_dim: int, loss_fn: Any, metric_fn: Any, desc: str) -> dict[str, Any]:
+    """Meta-train one student on a grid world (``env.sample`` as the hyperteacher's) with the experiment's
+    ``<prefix>_*`` settings (widths, modules, steps, meta-batch, shots, evaluation); the result keeps the best
+    checkpoint's meta-parameters under ``meta`` and the learner under ``learner_obj``."""
+    from modular_hyperteacher.fewshot import FewshotConfig, run_fewshot
+    from modular_hyperteacher.metalearn import MetaLearner
+    from modular_hyperteacher.students import make_student
+
+    def get(name: str) -> Any:
+        return getattr(cfg, f"{prefix}_{name}")
+
+    lcfg = dataclasses.replace(learner_cfg, first_order=cfg.ht_first_order)
+    hidden = {"anil": get("anil_hidden"), "learned_init": get("maml_hidden")}.get(student, get("hnet_hidden"))
+    net = make_student(student, input_dim=env.observation_dim, output_dim=output_dim, hidden_dim=hidden,
+                       num_hidden=num_hidden, num_modules=get("modules"))
+    learner = MetaLearner(net, lcfg, loss_fn=loss_fn, metric_fn=metric_fn)
+    eval_tasks = get("eval_tasks")
+    fcfg = FewshotConfig(student=student, hidden_dim=hidden, num_hidden=num_hidden, steps=get("steps"),
+                         meta_batch_size=get("meta_batch"), shots_support=get("shots"), shots_query=get("shots"),
+                         eval_every=get("eval_every"), eval_tasks=eval_tasks, eval_chunk=min(eval_tasks, 32),
+                         seed=2020 + seed, decode_tasks=eval_tasks)
+    out = run_fewshot(env, fcfg, learner=learner, progress_desc=desc)
+    out["learner_obj"] = learner
+    return out
+
+
 def seed_mean(results: list[dict[str, Any]], key: str, where: str = "best") -> float:
     return float(np.mean([r[where][key] for r in results]))

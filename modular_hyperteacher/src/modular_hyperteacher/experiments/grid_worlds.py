@@ -4,23 +4,20 @@ Students regress the optimal action values of a two-room grid world whose reward
 preference modules (continuous weights); held-out preference combinations are OOD. Loss: masked MSE of the
 Q-values along optimal trajectories (the reference's objective); also reported: how often the greedy action of the
 predicted Q-values is optimal. Settings per student from the reference's ``configs/preference_grid.py``.
-The compositional-goals grid world (mazes, Sec. 6) is not implemented.
+The compositional-goals grid world (mazes, Sec. 6) is the sibling experiment ``grid_goals``.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from modular_hyperteacher.configs import Config
-from modular_hyperteacher.experiments.common import PAPER, config_subset
-from modular_hyperteacher.fewshot import FewshotConfig, run_fewshot
+from modular_hyperteacher.experiments.common import PAPER, config_subset, grid_fewshot_run
 from modular_hyperteacher.grids import PreferenceConfig, PreferenceGrid, masked_q_loss, optimal_action_accuracy
-from modular_hyperteacher.metalearn import MetaLearner, MetaLearnerConfig
-from modular_hyperteacher.students import make_student
+from modular_hyperteacher.metalearn import MetaLearnerConfig
 from repro_shared import claims
 from repro_shared.results import RunRecord
 
@@ -37,17 +34,11 @@ PREFERENCE_LEARNERS = {
 def preference_run(cfg: Config, student: str, seed: int) -> dict[str, Any]:
     env = PreferenceGrid(PreferenceConfig(seed=2020 + seed))
     lcfg, num_hidden = PREFERENCE_LEARNERS[student]
-    lcfg = dataclasses.replace(lcfg, first_order=cfg.ht_first_order)
-    hidden = {"anil": cfg.grid_anil_hidden, "learned_init": cfg.grid_maml_hidden}.get(student, cfg.grid_hnet_hidden)
-    net = make_student(student, input_dim=env.observation_dim, output_dim=5, hidden_dim=hidden,
-                       num_hidden=num_hidden, num_modules=cfg.grid_modules)
-    learner = MetaLearner(net, lcfg, loss_fn=masked_q_loss, metric_fn=optimal_action_accuracy)
-    fcfg = FewshotConfig(student=student, hidden_dim=hidden, num_hidden=num_hidden, steps=cfg.grid_steps,
-                         meta_batch_size=cfg.grid_meta_batch, shots_support=cfg.grid_shots,
-                         shots_query=cfg.grid_shots, eval_every=cfg.grid_eval_every, eval_tasks=cfg.grid_eval_tasks,
-                         eval_chunk=min(cfg.grid_eval_tasks, 32), seed=2020 + seed, decode_tasks=cfg.grid_eval_tasks)
-    out = run_fewshot(env, fcfg, learner=learner, progress_desc=f"preference {student} seed {seed}")
+    out = grid_fewshot_run(cfg, "grid", env, student=student, seed=seed, learner_cfg=lcfg, num_hidden=num_hidden,
+                           output_dim=5, loss_fn=masked_q_loss, metric_fn=optimal_action_accuracy,
+                           desc=f"preference {student} seed {seed}")
     out.pop("meta", None)
+    out.pop("learner_obj", None)
     return out
 
 
@@ -81,5 +72,5 @@ def run(cfg: Config, scale: str, out_dir: Path, cache: dict[str, Any]) -> RunRec
     record.notes = (f"Scale '{scale}': {cfg.grid_steps} outer steps (reference 100k), meta-batch {cfg.grid_meta_batch} "
                     f"(128), {cfg.grid_shots} + {cfg.grid_shots} demonstrations (16 + 16), widths hnet "
                     f"{cfg.grid_hnet_hidden} / ANIL {cfg.grid_anil_hidden} / MAML {cfg.grid_maml_hidden} "
-                    "(64 / 512 / 368). The compositional-goals grid world is not implemented.")
+                    "(64 / 512 / 368). The compositional-goals world is the experiment grid_goals.")
     return record
