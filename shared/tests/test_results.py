@@ -126,3 +126,21 @@ def test_atomic_writes_get_the_umask_permissions_not_mkstemps_0600(tmp_path):
     finally:
         os.umask(old)
     assert stat.S_IMODE(path.stat().st_mode) == 0o644
+
+
+def test_claims_summary_lists_every_record_present_and_counts_verdicts(tmp_path, capsys):
+    recs = []
+    for name, ok in (("e1", True), ("e2", False)):
+        rec = RunRecord(paper="p", experiment=name, scale="quick", config={}, seeds=[0])
+        rec.add_claim(claims.threshold(1.0 if ok else 3.0, 2.0, id=f"{name}-c", statement="s", name="x"))
+        rec.finish()
+        rec.write(tmp_path)
+        recs.append(rec)
+    summary = results.write_claims_summary(tmp_path, "pkg", ["e1", "e2", "missing"]).read_text()
+    assert summary.startswith("# pkg: claims at quick scale")
+    assert "## e1" in summary and "## e2" in summary and "**REPRODUCED**" in summary and "**NOT REPRODUCED**" in summary
+    assert results.write_claims_summary(tmp_path / "empty", "pkg", ["e1"]) is None
+    results.print_verdict_summary(recs, "summary")
+    out = capsys.readouterr().out
+    assert "✔ REPRODUCED      e1-c" in out and "✘ NOT REPRODUCED  e2-c" in out
+    assert "1 REPRODUCED, 1 NOT REPRODUCED, 0 INCONCLUSIVE" in out

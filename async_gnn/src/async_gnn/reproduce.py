@@ -16,32 +16,7 @@ import time
 from async_gnn.configs import CONFIGS
 from async_gnn.experiments import EXPERIMENTS
 from repro_shared import cli
-from repro_shared.results import default_results_dir, load_record, render_claims_table, write_text_atomic
-
-_MARK = {"REPRODUCED": "✔", "NOT REPRODUCED": "✘", "INCONCLUSIVE": "?"}
-
-
-def _print_record(rec) -> None:
-    print(f"\n=== {rec.experiment} ({rec.wall_time_s:.0f} s) ===")
-    for t in rec.tables:
-        print()
-        print(t.to_markdown())
-    print()
-    for c in rec.claims:
-        print(f"  {_MARK[c.verdict.value]} {c.verdict.value:<15} {c.id}: {c.statement}")
-
-
-def write_summary(out) -> None:
-    """``SUMMARY.md``: every claim of every record in ``out`` (rendered from the JSON files alone)."""
-    records = [load_record(out / f"{name}.json") for name in EXPERIMENTS if (out / f"{name}.json").is_file()]
-    if not records:
-        return
-    lines = [f"# async_gnn: claims at {records[0].scale} scale", ""]
-    for r in records:
-        lines += [f"## {r.experiment} (`{r.command}`, {r.wall_time_s:.0f} s, commit "
-                  f"{(r.git.get('commit') or 'unknown')[:12]})", "",
-                  render_claims_table([c.to_dict() for c in r.claims]), ""]
-    write_text_atomic(out / "SUMMARY.md", "\n".join(lines))
+from repro_shared.results import default_results_dir, print_record, print_verdict_summary, write_claims_summary
 
 
 def main(args: argparse.Namespace) -> int:
@@ -62,14 +37,9 @@ def main(args: argparse.Namespace) -> int:
         rec.finish()
         rec.write(out)
         records.append(rec)
-        _print_record(rec)
-    write_summary(out)
-    all_claims = [c for r in records for c in r.claims]
-    counts = {v: sum(c.verdict.value == v for c in all_claims) for v in _MARK}
-    print(f"\n=== summary ({args.scale} scale, {time.perf_counter() - t0:.0f} s) ===")
-    for c in all_claims:
-        print(f"  {_MARK[c.verdict.value]} {c.verdict.value:<15} {c.id}")
-    print("  " + ", ".join(f"{n} {v}" for v, n in counts.items()) + f"; records in {out}")
+        print_record(rec)
+    write_claims_summary(out, "async_gnn", EXPERIMENTS)
+    print_verdict_summary(records, f"summary ({args.scale} scale, {time.perf_counter() - t0:.0f} s); records in {out}")
     return 0
 
 

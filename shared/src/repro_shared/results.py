@@ -315,6 +315,44 @@ def render_markdown(record: Mapping[str, Any]) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
+VERDICT_MARKS = {"REPRODUCED": "✔", "NOT REPRODUCED": "✘", "INCONCLUSIVE": "?"}
+
+
+def print_record(rec: RunRecord) -> None:
+    """A finished record on stdout: its tables as Markdown, then one line per claim with its verdict."""
+    print(f"\n=== {rec.experiment} ({rec.wall_time_s:.0f} s) ===")
+    for t in rec.tables:
+        print()
+        print(t.to_markdown())
+    print()
+    for c in rec.claims:
+        print(f"  {VERDICT_MARKS[c.verdict.value]} {c.verdict.value:<15} {c.id}: {c.statement}")
+
+
+def print_verdict_summary(records: Sequence[RunRecord], header: str) -> None:
+    """One line per claim of ``records`` and the count per verdict, under ``header``."""
+    claims = [c for r in records for c in r.claims]
+    print(f"\n=== {header} ===")
+    for c in claims:
+        print(f"  {VERDICT_MARKS[c.verdict.value]} {c.verdict.value:<15} {c.id}")
+    print("  " + ", ".join(f"{sum(c.verdict.value == v for c in claims)} {v}" for v in VERDICT_MARKS))
+
+
+def write_claims_summary(out: str | os.PathLike, title: str, experiments: Sequence[str]) -> Path | None:
+    """``<out>/SUMMARY.md``: every claim of every ``<out>/<experiment>.json`` present, rendered from the JSON alone
+    (so records of earlier ``--only`` runs stay listed)."""
+    out = Path(out)
+    records = [load_record(out / f"{name}.json") for name in experiments if (out / f"{name}.json").is_file()]
+    if not records:
+        return None
+    lines = [f"# {title}: claims at {records[0].scale} scale", ""]
+    for r in records:
+        lines += [f"## {r.experiment} (`{r.command}`, {r.wall_time_s:.0f} s, commit "
+                  f"{(r.git.get('commit') or 'unknown')[:12]})", "",
+                  render_claims_table([c.to_dict() for c in r.claims]), ""]
+    return write_text_atomic(out / "SUMMARY.md", "\n".join(lines))
+
+
 def default_results_dir(module_file: str | os.PathLike, scale: str) -> Path:
     """``<package>/results/<scale>`` for a package run from its checkout, else ``./results/<package>/<scale>``.
 
