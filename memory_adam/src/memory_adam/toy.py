@@ -101,8 +101,6 @@ def run_batched(fn: Callable[[torch.Tensor], torch.Tensor], x0: torch.Tensor, op
         raise ValueError(f"invalid optimizer: {optimizer!r} (allowed: {', '.join(OPTIMIZERS)})")
     kind, sam, clean = OPTIMIZERS[optimizer]
     x = x0.to(device if device is not None else x0.device, copy=True)
-    if isinstance(lr, torch.Tensor):
-        lr = lr.to(x.device)
     opt = BatchedOptimizer(kind, x, lr, buffer_size=buffer_size, decay=decay, clean=clean)
     path = [x.clone()]
     for t in range(1, steps + 1):
