@@ -42,8 +42,7 @@ def main(args: argparse.Namespace) -> int:
     runners = {"ood_scores": ood_scores.run, "latent_analysis": latent_analysis.run}
     for name in args.only or EXPERIMENTS:
         print(f"== {name} ({args.scale})", flush=True)
-        record = runners[name](config, args.scale, seeds) if name == "ood_scores" else runners[name](
-            config, args.scale, seeds, out)
+        record = runners[name](config, args.scale, seeds, out)
         path = record.write(out)
         for claim in record.claims:
             print(f"  [{claim.verdict}] {claim.id}: {claim.statement}")

@@ -10,6 +10,8 @@ and ``train_agg`` (the processor evaluated with the aggregator it was trained wi
 from __future__ import annotations
 
 import dataclasses
+import json
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -17,7 +19,7 @@ import numpy as np
 from nar_latent import checkpoints, data, paper_numbers, train
 from nar_latent.configs import Config
 from repro_shared.claims import Claim, Verdict, all_of, margin, threshold
-from repro_shared.results import RunRecord
+from repro_shared.results import RunRecord, write_json_atomic
 
 PAPER = "Latent Space Representations of Neural Algorithmic Reasoners"
 NAME = "ood_scores"
@@ -117,25 +119,71 @@ def claims(config: Config, scores: dict[str, dict[int, dict[str, np.ndarray]]]) 
     return out
 
 
-def run(config: Config, scale: str, seeds: list[int]) -> RunRecord:
+def algorithm_metrics(config: Config, seeds: list[int], result: train.TrainResult,
+                      scores: dict[int, dict[str, np.ndarray]]) -> dict[str, Any]:
+    """The JSON-ready record of one algorithm: test scores, best validation, curves and timing."""
+    variants = list(config.variants)
+    return {
+        "test": {f"n{n}": {mode: {var: scores[n][mode][:, i].tolist() for i, var in enumerate(variants)}
+                           for mode in train.EVAL_MODES} for n in config.test_sizes},
+        "best_val": {mode: {var: result.best_val[:, i, j].tolist() for i, var in enumerate(variants)}
+                     for j, mode in enumerate(train.EVAL_MODES)},
+        "val_curve_max": [[step, val[..., 0].tolist()] for step, val in result.val_history],
+        "loss_curve": [[step, loss.tolist()] for step, loss in result.loss_history],
+        "timing": {"updates": result.updates, "train_seconds": round(result.train_seconds, 1),
+                   "models": len(seeds) * len(variants),
+                   "model_updates_per_second": round(result.updates * len(seeds) * len(variants)
+                                                     / result.train_seconds, 2)},
+    }
+
+
+def scores_from_metrics(config: Config, metrics: dict[str, Any]) -> dict[int, dict[str, np.ndarray]]:
+    """Inverse of the ``test`` part of :func:`algorithm_metrics`: n -> mode -> (S, V) array."""
+    return {n: {mode: np.stack([np.asarray(metrics["test"][f"n{n}"][mode][var], float) for var in config.variants],
+                               axis=1) for mode in train.EVAL_MODES} for n in config.test_sizes}
+
+
+def run_key(config: Config, algorithm: str, seeds: list[int]) -> str:
+    """Everything one algorithm's scores depend on (training config, seeds, variants, test splits)."""
+    return checkpoints.key(train=dataclasses.asdict(config.train_config(algorithm)), seeds=list(seeds),
+                           variants=list(config.variants), test_sizes=list(config.test_sizes),
+                           test_samples=config.test_samples)
+
+
+def run_path(out_dir: Path, algorithm: str) -> Path:
+    return Path(out_dir) / "runs" / f"ood_{algorithm}.json"
+
+
+def load_finished(out_dir: Path, config: Config, algorithm: str, seeds: list[int]) -> dict[str, Any] | None:
+    """A finished algorithm's metrics from an earlier (interrupted or partial) run with the same key, else None."""
+    path = run_path(out_dir, algorithm)
+    if not path.exists():
+        return None
+    saved = json.loads(path.read_text())
+    return saved["metrics"] if saved.get("key") == run_key(config, algorithm, seeds) else None
+
+
+def run(config: Config, scale: str, seeds: list[int], out_dir: Path | None = None) -> RunRecord:
+    """Experiment 1. With ``out_dir``, each algorithm's metrics are saved to ``out_dir/runs/`` as it finishes and
+    reused by a later call with the same configuration, so the full scale can be run in parts."""
     record = RunRecord(paper=PAPER, experiment=NAME, scale=scale, config=dataclasses.asdict(config), seeds=seeds)
     scores: dict[str, dict[int, dict[str, np.ndarray]]] = {}
-    timing = {}
+    timing, resumed = {}, []
     for alg in config.algorithms:
-        result, scores[alg] = train_algorithm(config, alg, seeds)
-        timing[alg] = {"updates": result.updates, "train_seconds": round(result.train_seconds, 1),
-                       "models": len(seeds) * len(config.variants),
-                       "model_updates_per_second": round(result.updates * len(seeds) * len(config.variants)
-                                                         / result.train_seconds, 2)}
-        record.metrics[alg] = {
-            "test": {f"n{n}": {mode: {var: scores[alg][n][mode][:, i].tolist() for i, var in enumerate(config.variants)}
-                               for mode in train.EVAL_MODES} for n in config.test_sizes},
-            "best_val": {mode: {var: result.best_val[:, i, j].tolist() for i, var in enumerate(config.variants)}
-                         for j, mode in enumerate(train.EVAL_MODES)},
-            "val_curve_max": [[step, val[..., 0].tolist()] for step, val in result.val_history],
-            "loss_curve": [[step, loss.tolist()] for step, loss in result.loss_history],
-        }
+        metrics = load_finished(out_dir, config, alg, seeds) if out_dir is not None else None
+        if metrics is None:
+            result, alg_scores = train_algorithm(config, alg, seeds)
+            metrics = algorithm_metrics(config, seeds, result, alg_scores)
+            if out_dir is not None:
+                write_json_atomic(run_path(out_dir, alg), {"key": run_key(config, alg, seeds), "metrics": metrics})
+        else:
+            print(f"  {alg}: reusing {run_path(out_dir, alg)}", flush=True)
+            resumed.append(alg)
+        scores[alg] = scores_from_metrics(config, metrics)
+        timing[alg] = metrics.pop("timing")
+        record.metrics[alg] = metrics
     record.metrics["timing"] = timing
+    record.metrics["reused_from_earlier_calls"] = resumed
     _tables(record, config, scores)
     for claim in claims(config, scores):
         record.add_claim(claim)
