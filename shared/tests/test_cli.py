@@ -35,6 +35,26 @@ def test_overrides():
         cli.apply_overrides(Cfg(), ["steps=many"])
 
 
+def test_list_overrides_survive_make_quoting():
+    """`make ... ARGS='--set names=["a","b"]'` reaches Python as names=[a,b]: parse it like the JSON list."""
+    @dataclasses.dataclass(frozen=True)
+    class Lists:
+        names: tuple = ("x",)
+        seeds: tuple = (0,)
+        empty: tuple = ()
+
+    want = Lists(names=("bellman_ford", "dijkstra"), seeds=(1, 2), empty=("a",))
+    for items in (['names=["bellman_ford","dijkstra"]', "seeds=[1,2]", 'empty=["a"]'],
+                  ["names=[bellman_ford,dijkstra]", "seeds=1,2", "empty=a"],
+                  ["names=bellman_ford, dijkstra", "seeds=[1, 2]", "empty=[a]"]):
+        assert cli.apply_overrides(Lists(), items) == want
+    assert cli.apply_overrides(Lists(), ["names=[]"]).names == ()
+    with pytest.raises(cli.ConfigError, match="'seeds'.*comma-separated"):
+        cli.apply_overrides(Lists(), ["seeds=1,two"])
+    with pytest.raises(cli.ConfigError, match="'names'"):
+        cli.apply_overrides(Lists(), ['names={"a": 1}'])
+
+
 def test_check_choice_and_range():
     assert cli.check_choice("opt", "adam", ["adam", "cm"]) == "adam"
     with pytest.raises(cli.ConfigError, match=r"'opt'.*'sgd'.*allowed: adam, cm"):

@@ -117,6 +117,22 @@ def make_parser(prog: str, description: str, *, experiments: Sequence[str] = (),
     return parser
 
 
+def _parse_list(text: str, current: Sequence[Any]) -> list[Any]:
+    """A JSON list, or comma-separated items (what is left of one after ``make ARGS=...`` strips the quotes:
+    ``[a,b]`` or ``a,b``), each item parsed like the field's current first element."""
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError:
+        inner = text.strip()
+        if inner[:1] == "[" and inner[-1:] == "]":
+            inner = inner[1:-1]
+        items = [t.strip() for t in inner.split(",")] if inner.strip() else []
+        value = [_coerce("item", t, current[0]) if current else t for t in items]
+    if not isinstance(value, list):
+        raise ValueError
+    return value
+
+
 def _coerce(field: str, text: str, current: Any) -> Any:
     """Parse ``text`` to the type of the field's current value."""
     try:
@@ -130,15 +146,15 @@ def _coerce(field: str, text: str, current: Any) -> Any:
         if isinstance(current, float):
             return float(text)
         if isinstance(current, (tuple, list)):
-            value = json.loads(text)
-            if not isinstance(value, list):
-                raise ValueError
-            return type(current)(value)
+            return type(current)(_parse_list(text, current))
         if current is None:
             return json.loads(text) if text[:1] in "[{0123456789-" or text in ("true", "false", "null") else text
         return type(current)(text)
     except (ValueError, TypeError, json.JSONDecodeError):
-        raise ConfigError(field, text, f"a value of type {type(current).__name__}") from None
+        kind = type(current).__name__
+        allowed = f"a JSON list or comma-separated values ({kind})" if isinstance(current, (tuple, list)) else \
+            f"a value of type {kind}"
+        raise ConfigError(field, text, allowed) from None
 
 
 def apply_overrides(config: C, overrides: Sequence[str]) -> C:
