@@ -8,8 +8,8 @@ Ours (one jitted step: task sampling, vmapped inner loops, outer update) against
 * optionally the **reference implementation** (smonsays/modular-hyperteacher) on the same config, run as a
   subprocess from a checkout and a Python environment you provide (``--reference-dir``, ``--reference-python``;
   the reference needs dm-haiku, ml_collections, chex and a ``wandb`` module: a no-op stub is put on its path).
-  Its steps/s come from its own tqdm progress between the end of step 1 (after compilation and the first
-  evaluation) and the final evaluation. Nothing of the reference is part of this package.
+  Its steps/s come from the wall-time difference of a run of N and one of 3N steps (its progress bar shows
+  asynchronous dispatch, not compute). Nothing of the reference is part of this package.
 
 Presets: ``cpu`` (E 8, meta-batch 32, 64 + 64 shots, widths hnet 32 / ANIL 512 / MAML 128: the reduced CPU config)
 and ``reference`` (the reference's default sizes: widths 128 / 512 / 384, meta-batch 128, 256 + 256 shots).
@@ -20,11 +20,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import subprocess
 import sys
 import tempfile
 import textwrap
+import time
 from pathlib import Path
 
 PRESETS = {
@@ -62,16 +62,25 @@ STUB_WANDB = textwrap.dedent('''\
 
 def time_ours(preset: dict, names: list[str], steps: int, repeats: int) -> dict[str, float]:
     """Meta-steps per second of our variants (medians of alternated repeats of ``steps``-step scans)."""
+    from modular_hyperteacher.hyperteacher import HyperTeacher, HyperTeacherConfig
+
+    teacher = HyperTeacher(HyperTeacherConfig(num_experts=preset["experts"]))
+    out = {}
+    for group in names:  # alternated only within one student's variants: with every variant in one loop the
+        # hypernetwork measured a third slower on 2 cores (between calls of the slow ANIL variants)
+        out.update(_time_group(teacher, preset, group, steps, repeats))
+    return out
+
+
+def _time_group(teacher, preset: dict, group: str, steps: int, repeats: int) -> dict[str, float]:
     import jax
 
     from modular_hyperteacher.fewshot import FewshotConfig, build_learner, make_train_chunk
-    from modular_hyperteacher.hyperteacher import HyperTeacher, HyperTeacherConfig
     from repro_shared import timing
 
-    teacher = HyperTeacher(HyperTeacherConfig(num_experts=preset["experts"]))
     fns = {}
     for name, student, overrides in VARIANTS:
-        if name.split(" ")[0] not in names:
+        if name.split(" ")[0] != group:
             continue
         cfg = FewshotConfig(student=student, hidden_dim=preset["hidden"][student], meta_batch_size=preset["meta_batch"],
                             shots_support=preset["shots"], shots_query=preset["shots"])
@@ -88,47 +97,50 @@ def time_ours(preset: dict, names: list[str], steps: int, repeats: int) -> dict[
     return {k: steps / t.median_s for k, t in timings.items()}
 
 
-def _tqdm_progress(stderr: str) -> list[tuple[int, float]]:
-    """(steps done, elapsed seconds) of every tqdm update in a captured stderr."""
-    out = []
-    for n, h, m, sec in re.findall(r"(\d+)/\d+ \[(?:(\d+):)?(\d+):(\d+)", stderr):
-        out.append((int(n), 3600 * int(h or 0) + 60 * int(m) + int(sec)))
-    return out
+def _reference_cmd(python: str, tmp: str, preset: dict, name: str, steps: int) -> list[str]:
+    method = {"hnet_linear": "hnet_linear", "hnet_deepmlp": "hnet_deepmlp", "anil": "anil512",
+              "learned_init": "learned_init384"}
+    cmd = [python, "run_fewshot.py", f"--workdir={tmp}/logs",
+           f"--config=configs/hyperteacher.py:{method[name]}",
+           f"--config.dataset_num_experts={preset['experts']}",
+           f"--config.meta_batch_size={preset['meta_batch']}",
+           f"--config.dataset_shots_train={preset['shots']}",
+           f"--config.dataset_shots_test={preset['shots']}",
+           f"--config.base_model_hidden_dim={preset['hidden'][name]}", f"--config.steps_outer={steps}"]
+    if name == "hnet_deepmlp":  # the shipped config's generator name raises ValueError
+        cmd.append("--config.meta_model=deepmlp_hnet")
+    return cmd
 
 
 def time_reference(preset: dict, names: list[str], python: str, ref_dir: Path, steps: int) -> dict:
-    """Reference steps/s from one ``run_fewshot.py`` run of ``steps`` outer steps: its tqdm progress between the
-    end of step 1 (after compilation and the step-0 evaluation) and the last update before the final evaluation."""
-    method = {"hnet_linear": "hnet_linear", "hnet_deepmlp": "hnet_deepmlp", "anil": "anil512",
-              "learned_init": "learned_init384"}
+    """Reference steps/s from the wall-time difference of two ``run_fewshot.py`` runs of ``steps`` and
+    ``3 * steps`` outer steps.
+
+    Everything else in a run (imports, compilation, the evaluations at its first and last step) is the same in
+    both, so the difference is the cost of ``2 * steps`` meta-steps. Its own progress bar cannot be used: its
+    training loop never waits for a step to finish (JAX dispatches asynchronously), so the bar shows how fast
+    steps are queued, not computed. With ``3 * steps`` <= 1000 neither run hits its periodic evaluation."""
+    if 3 * steps > 1000:
+        raise ValueError(f"--reference-steps must be <= 333 (the reference evaluates every 1000 steps), got {steps}")
     out = {}
     with tempfile.TemporaryDirectory() as tmp:
         (Path(tmp) / "wandb.py").write_text(STUB_WANDB)
+        env = {**os.environ, "PYTHONPATH": tmp, "WANDB_MODE": "offline"}
         for name in names:
-            cmd = [python, "run_fewshot.py", f"--workdir={tmp}/logs",
-                   f"--config=configs/hyperteacher.py:{method[name]}",
-                   f"--config.dataset_num_experts={preset['experts']}",
-                   f"--config.meta_batch_size={preset['meta_batch']}",
-                   f"--config.dataset_shots_train={preset['shots']}",
-                   f"--config.dataset_shots_test={preset['shots']}",
-                   f"--config.base_model_hidden_dim={preset['hidden'][name]}", f"--config.steps_outer={steps}"]
-            if name == "hnet_deepmlp":  # the shipped config's generator name raises ValueError
-                cmd.append("--config.meta_model=deepmlp_hnet")
-            proc = subprocess.run(cmd, cwd=ref_dir, env={**os.environ, "PYTHONPATH": tmp, "WANDB_MODE": "offline"},
-                                  capture_output=True, text=True)
-            if proc.returncode != 0:
-                raise RuntimeError(f"reference run failed ({name}):\n{proc.stderr[-3000:]}")
-            prog = [p for p in _tqdm_progress(proc.stderr) if 1 <= p[0] < steps]
-            first_shown = {}
-            for n, t in prog:  # the first display of a count is when that step finished
-                first_shown.setdefault(n, t)
-            n0, n1 = min(first_shown), max(first_shown)
-            t0, t1 = first_shown[n0], first_shown[n1]
-            if n1 - n0 < 10 or t1 <= t0:
-                raise RuntimeError(f"reference run of {name}: too few timed steps ({n0}..{n1}); "
+            wall = {}
+            for n in (steps, 3 * steps):
+                t0 = time.perf_counter()
+                proc = subprocess.run(_reference_cmd(python, tmp, preset, name, n), cwd=ref_dir, env=env,
+                                      capture_output=True, text=True)
+                wall[n] = time.perf_counter() - t0
+                if proc.returncode != 0:
+                    raise RuntimeError(f"reference run failed ({name}, {n} steps):\n{proc.stderr[-3000:]}")
+                print(f"reference {name}: {n} steps, {wall[n]:.1f} s wall", flush=True)
+            extra = wall[3 * steps] - wall[steps]
+            if extra <= 0:
+                raise RuntimeError(f"reference run of {name}: {3 * steps} steps not slower than {steps}; "
                                    "raise --reference-steps")
-            out[name] = (n1 - n0) / (t1 - t0)
-            print(f"reference {name}: steps {n0}..{n1} in {t1 - t0:.0f} s", flush=True)
+            out[name] = 2 * steps / extra
     return out
 
 
@@ -142,8 +154,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--reference-dir", type=Path, default=None, help="checkout of smonsays/modular-hyperteacher")
     parser.add_argument("--reference-python", default=None, help="python of an environment that runs the reference")
-    parser.add_argument("--reference-steps", type=int, default=300,
-                        help="outer steps of the reference run (timed between step 1 and the final evaluation)")
+    parser.add_argument("--reference-steps", type=int, default=100,
+                        help="the reference runs N and 3N outer steps; steps/s = 2N / (wall-time difference)")
+    parser.add_argument("--reference-students", nargs="+", default=None,
+                        choices=["hnet_linear", "hnet_deepmlp", "anil", "learned_init"],
+                        help="students to time on the reference (default: --students)")
     parser.add_argument("--out", type=Path, default=None, help="write the figures as JSON here")
     args = parser.parse_args(argv)
     if args.steps < 1 or args.repeats < 1:
@@ -160,7 +175,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{name:<52} {sps:>9.3f} {ratio:>9}")
     result = {"preset": args.preset, "config": preset, "ours_steps_per_s": ours}
     if args.reference_dir is not None:
-        ref = time_reference(preset, args.students, args.reference_python, args.reference_dir, args.reference_steps)
+        ref = time_reference(preset, args.reference_students or args.students, args.reference_python,
+                             args.reference_dir, args.reference_steps)
         result["reference_steps_per_s"] = ref
         for name, sps in ref.items():
             mine = next(v for k, v in ours.items() if k.split(" ")[0] == name)
