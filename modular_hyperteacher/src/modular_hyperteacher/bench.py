@@ -33,6 +33,8 @@ PRESETS = {
     "reference": {"experts": 8, "meta_batch": 128, "shots": 256, "hidden": {"hnet_linear": 128, "hnet_deepmlp": 128,
                                                                              "anil": 512, "learned_init": 384}},
 }
+STUDENTS = ("hnet_linear", "hnet_deepmlp", "anil", "learned_init")
+MAX_REFERENCE_STEPS = 1000 // 3  # the reference evaluates every 1000 steps; its 3N-step run must stay below that
 # (name, student, learner overrides); the second of each pair is the named naive baseline of the first
 VARIANTS = [
     ("hnet_linear", "hnet_linear", {}),
@@ -120,8 +122,8 @@ def time_reference(preset: dict, names: list[str], python: str, ref_dir: Path, s
     both, so the difference is the cost of ``2 * steps`` meta-steps. Its own progress bar cannot be used: its
     training loop never waits for a step to finish (JAX dispatches asynchronously), so the bar shows how fast
     steps are queued, not computed. With ``3 * steps`` <= 1000 neither run hits its periodic evaluation."""
-    if 3 * steps > 1000:
-        raise ValueError(f"--reference-steps must be <= 333 (the reference evaluates every 1000 steps), got {steps}")
+    if not 1 <= steps <= MAX_REFERENCE_STEPS:
+        raise ValueError(f"reference steps must be in [1, {MAX_REFERENCE_STEPS}], got {steps}")
     out = {}
     with tempfile.TemporaryDirectory() as tmp:
         (Path(tmp) / "wandb.py").write_text(STUB_WANDB)
@@ -149,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--preset", choices=sorted(PRESETS), default="cpu")
     parser.add_argument("--students", nargs="+", default=["hnet_linear", "anil"],
-                        choices=["hnet_linear", "hnet_deepmlp", "anil", "learned_init"])
+                        choices=STUDENTS)
     parser.add_argument("--steps", type=int, default=5, help="meta-steps per timed call")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--reference-dir", type=Path, default=None, help="checkout of smonsays/modular-hyperteacher")
@@ -157,12 +159,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reference-steps", type=int, default=100,
                         help="the reference runs N and 3N outer steps; steps/s = 2N / (wall-time difference)")
     parser.add_argument("--reference-students", nargs="+", default=None,
-                        choices=["hnet_linear", "hnet_deepmlp", "anil", "learned_init"],
+                        choices=STUDENTS,
                         help="students to time on the reference (default: --students)")
     parser.add_argument("--out", type=Path, default=None, help="write the figures as JSON here")
     args = parser.parse_args(argv)
     if args.steps < 1 or args.repeats < 1:
         parser.error("--steps and --repeats must be >= 1")
+    if not 1 <= args.reference_steps <= MAX_REFERENCE_STEPS:
+        parser.error(f"--reference-steps must be in [1, {MAX_REFERENCE_STEPS}] (the reference evaluates every 1000 "
+                     f"steps), got {args.reference_steps}")
     if (args.reference_dir is None) != (args.reference_python is None):
         parser.error("--reference-dir and --reference-python go together")
     preset = PRESETS[args.preset]
