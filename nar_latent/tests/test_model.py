@@ -113,6 +113,33 @@ def test_padding_the_time_axis_changes_nothing():
     np.testing.assert_allclose(a.outputs["pi"], b.outputs["pi"], rtol=1e-6, atol=1e-6)
 
 
+@pytest.mark.parametrize("algorithm,remat", [("bellman_ford", False), ("floyd_warshall", True)])
+def test_skipping_the_padded_hint_steps_keeps_loss_and_gradients(algorithm, remat):
+    """``active_steps = needed_steps(lengths)`` skips the padded tail of the hint axis: same loss and gradient;
+    stopping one step earlier than needed does change them (the skip really cuts the unroll)."""
+    fb, task, params = _setup(algorithm)
+    longer = data.pad_time(fb, data.num_steps(fb) + 3)
+    config = model.ModelConfig(hidden=H)
+    variant = model.Variant(decay=0.9, softmax=True)
+    needed = model.needed_steps(longer.features.lengths)
+    assert int(needed) == int(np.max(fb.features.lengths)) - 1
+
+    @jax.jit
+    def value_and_grad(p, active):
+        return jax.value_and_grad(lambda p: losses.total_loss(task, longer, model.forward(
+            p, task, longer.features, config=config, variant=variant, remat=remat, active_steps=active)))(p)
+
+    loss, grad = jax.jit(jax.value_and_grad(lambda p: losses.total_loss(task, longer, model.forward(
+        p, task, longer.features, config=config, variant=variant, remat=remat))))(params)
+    loss_s, grad_s = value_and_grad(params, needed)
+    np.testing.assert_allclose(loss_s, loss, rtol=1e-6)
+    scale = max(float(jnp.max(jnp.abs(g))) for g in jax.tree_util.tree_leaves(grad))
+    for g, s in zip(jax.tree_util.tree_leaves(grad), jax.tree_util.tree_leaves(grad_s)):
+        np.testing.assert_allclose(s, g, atol=1e-6 * scale)
+    loss_short, _ = value_and_grad(params, needed - 1)
+    assert abs(float(loss_short) - float(loss)) > 1e-4
+
+
 def test_remat_gives_the_same_loss_and_gradients():
     """``jax.checkpoint`` of the hint step only trades memory for compute: values and gradients are unchanged."""
     fb, task, params = _setup("floyd_warshall")

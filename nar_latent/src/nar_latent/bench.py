@@ -85,6 +85,8 @@ def main(argv: list[str] | None = None) -> int:
         raise ConfigError("sizes", args.sizes, "comma-separated ints such as 4,7,11,13,16") from None
     from nar_latent.train import VARIANTS
 
+    record = RunRecord(paper="Latent Space Representations of Neural Algorithmic Reasoners", experiment="bench",
+                       scale="bench", config={**vars(args), "out": str(args.out), "sizes": list(sizes)}, seeds=[0])
     loops, startup, compiled_at_start = {}, {}, {}
     for name, make in (("dm-clrs", lambda: _reference_loop(args.algorithm, sizes, args.batch_size, args.hidden)),
                        ("ours x1", lambda: _our_loop(args.algorithm, sizes, args.batch_size, args.hidden,
@@ -114,8 +116,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{k:<10} {med[k]:>17.4f} {med['dm-clrs'] / med[k]:>9.2f} {cpu[k]:>15.4f} "
               f"{cpu['dm-clrs'] / cpu[k]:>13.2f}   ({recompiles[k]} recompilation(s) while timed)")
     if args.out:
-        record = RunRecord(paper="Latent Space Representations of Neural Algorithmic Reasoners", experiment="bench",
-                           scale="bench", config={**vars(args), "out": str(args.out), "sizes": list(sizes)}, seeds=[0])
         record.metrics = {"seconds_per_model_update": per_update, "median": med, "startup_seconds": startup,
                           "speedup_vs_dm_clrs": {k: med["dm-clrs"] / med[k] for k in loops},
                           "cpu_seconds_per_model_update": cpu_per_update,

@@ -30,7 +30,7 @@ class Config:
     eval_every: int = 500
     test_sizes: tuple[int, ...] = (64, 32)  # 64: the CLRS-30 test split (seed 3); 32: same seed, n = 32
     test_samples: int = 32
-    remat: str = "auto"  # recompute hint steps in the backward pass ("auto": edge-pointer algorithms, e.g. FW)
+    remat: str = "true"  # recompute hint steps in the backward pass (faster on CPU; "auto": edge-pointer algorithms)
     # experiment 2: latent-space analysis of Bellman-Ford models (trained in experiment 1's way)
     latent_nodes: int = 16  # graph size of the analysis graphs (training size: in distribution)
     latent_graphs: int = 512  # random graphs for the PCA of trajectories

@@ -180,15 +180,29 @@ def _dims(features: Any) -> tuple[int, int]:
 BASELINE = Variant()
 
 
+def needed_steps(lengths: jax.Array) -> jax.Array:
+    """Hint steps that can matter for a batch: its longest trajectory minus one (at least one).
+
+    Step ``i`` predicts the hints of time ``i + 1`` (masked from a sample's ``length`` on) and the
+    outputs are read at step ``length - 2``, so steps ``>= max(lengths) - 1`` are dead work.
+    """
+    return jnp.maximum(jnp.max(jnp.asarray(lengths)).astype(jnp.int32) - 1, 1)
+
+
 def forward(params: Params, task: Task, features: Any, *, config: ModelConfig, variant: Variant = BASELINE,
             return_hiddens: bool = False, extra_steps: int = 0, output_step: jax.Array | None = None,
-            remat: bool = False) -> Predictions:
+            remat: bool = False, active_steps: jax.Array | None = None) -> Predictions:
     """Run the network over a (padded) batch of trajectories.
 
     Step 0 sees the ground-truth hints of time 0, later steps the soft re-predicted hints.
     Outputs are decoded at each sample's step ``length - 2`` (dm-clrs's freezing rule), or at
     ``output_step`` (B,) when given (the attractor analysis); ``extra_steps`` lengthens the unroll.
     ``remat`` recomputes each step in the backward pass instead of storing its activations (memory).
+    ``active_steps`` (a scalar, traced or not; see :func:`needed_steps`): steps from this index on are
+    skipped by a ``lax.cond`` (carry kept, zero hint predictions): with it at least the batch's longest
+    trajectory minus one, nothing they would compute reaches an output or an unmasked hint loss, so the
+    loss and its gradient are unchanged while the padded tail of the hint axis costs nothing. Keep it
+    unbatched under ``vmap`` (else the cond runs both branches).
     """
     batch, nb_nodes = _dims(features)
     hidden = config.hidden
@@ -228,7 +242,16 @@ def forward(params: Params, task: Task, features: Any, *, config: ModelConfig, v
     tri0 = jnp.zeros((batch, nb_nodes, nb_nodes, hidden)) if config.processor.use_triplets else None
     stash0 = (jnp.zeros((batch, nb_nodes, 3 * hidden)), jnp.zeros_like(enc_h0.edge.raw), tri0,
               jnp.zeros((batch, hidden)))
-    body = jax.checkpoint(step) if remat else step
+
+    def skip(carry, i):
+        ys = jax.eval_shape(step, carry, i)[1]
+        return carry, jax.tree_util.tree_map(lambda s: jnp.zeros(s.shape, s.dtype), ys)
+
+    def step_or_skip(carry, i):
+        return jax.lax.cond(i < active_steps, step, skip, carry, i)
+
+    body = step if active_steps is None else step_or_skip
+    body = jax.checkpoint(body) if remat else body
     (_, _, stash), (hint_preds, hiddens) = jax.lax.scan(body, (h0, feed0, stash0), jnp.arange(nb_steps))
 
     s_h_t, s_raw, s_tri, s_graph = stash

@@ -23,6 +23,7 @@ to floating-point reassociation.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from typing import Any, NamedTuple
 
 import jax
@@ -68,10 +69,31 @@ def _small_matmul(x: jax.Array, w: jax.Array) -> jax.Array:
     """``x @ w`` for a small contraction: a fused broadcast multiply-add is faster on CPU than a dot."""
     if w.shape[0] > 8:
         return x @ w
+    return _broadcast_matmul(x, w)
+
+
+@jax.custom_vjp
+def _broadcast_matmul(x: jax.Array, w: jax.Array) -> jax.Array:
+    """``x @ w`` as K broadcast multiply-adds (K = ``w.shape[0]`` small). The backward pass uses dots
+    (``g @ w.T``, ``x.T @ g``): autodiff of the forward would reduce the (..., H) cotangent K times."""
     out = x[..., 0:1] * w[0]
     for k in range(1, w.shape[0]):
         out = out + x[..., k:k + 1] * w[k]
     return out
+
+
+def _broadcast_matmul_fwd(x, w):
+    return _broadcast_matmul(x, w), (x, w)
+
+
+def _broadcast_matmul_bwd(res, g):
+    x, w = res
+    gx = g @ w.T
+    gw = x.reshape(-1, x.shape[-1]).T @ g.reshape(-1, g.shape[-1])
+    return gx, gw
+
+
+_broadcast_matmul.defvjp(_broadcast_matmul_fwd, _broadcast_matmul_bwd)
 
 
 def linear(p: dict[str, jax.Array], x: jax.Array) -> jax.Array:
@@ -100,15 +122,71 @@ def aggregate(msgs: jax.Array, adj: jax.Array, softmax: bool | jax.Array, beta: 
     masked = jnp.where(mask, msgs, -BIG_NUMBER)
 
     def _max() -> jax.Array:
-        return jnp.max(masked, axis=1)
+        return max_pool(masked)
 
     def _soft() -> jax.Array:
-        weights = jax.nn.softmax(jnp.where(mask, beta * msgs, -BIG_NUMBER), axis=1)  # = beta * masked at beta 1
-        return jnp.sum(msgs * weights, axis=1)
+        return softmax_pool(msgs, jnp.where(mask, beta * msgs, -BIG_NUMBER), beta)  # scores = beta * masked
 
     if isinstance(softmax, bool):
         return _soft() if softmax else _max()
     return jnp.where(softmax, _soft(), _max())
+
+
+@jax.custom_vjp
+def max_pool(x: jax.Array) -> jax.Array:
+    """``jnp.max(x, axis=1)`` with jax's gradient (ties share it equally), the tie count summed by
+    :func:`_sum_over_axis1` (a fused middle-axis reduction is slow on 6-D arrays, see there)."""
+    return jnp.max(x, axis=1)
+
+
+def _max_pool_fwd(x):
+    out = jnp.max(x, axis=1)
+    return out, (x, out)
+
+
+def _max_pool_bwd(res, g):
+    x, out = res
+    hits = (x == out[:, None]).astype(g.dtype)
+    return (hits * (g / _sum_over_axis1(hits))[:, None],)
+
+
+max_pool.defvjp(_max_pool_fwd, _max_pool_bwd)
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(2,))
+def softmax_pool(msgs: jax.Array, scores: jax.Array, beta: float) -> jax.Array:
+    """``sum_i softmax_i(scores) * msgs_i`` over axis 1, where ``scores = beta * msgs`` (masked entries -BIG).
+
+    Its gradient with respect to the messages is written out, ``w_i * (1 + beta * (m_i - out))`` times the
+    incoming gradient (``w`` the softmax weights): one fused elementwise pass instead of autodiff through the
+    softmax's max, exp, sum and division. ``scores`` gets no gradient of its own (it is a function of
+    ``msgs``, accounted for in the formula) and ``beta`` none.
+    """
+    return _softmax_pool_fwd(msgs, scores, beta)[0]
+
+
+def _softmax_pool_fwd(msgs, scores, beta):
+    weights = jax.nn.softmax(scores, axis=1)
+    out = _sum_over_axis1(msgs * weights)
+    return out, (msgs, weights, out)
+
+
+def _sum_over_axis1(x: jax.Array) -> jax.Array:
+    """``jnp.sum(x, axis=1)`` as a chain of slice additions (one fused loop). XLA:CPU's fused
+    multiply-reduce over a middle axis is ~30x slower once two ``vmap`` axes make the array 6-D."""
+    out = x[:, 0]
+    for i in range(1, x.shape[1]):
+        out = out + x[:, i]
+    return out
+
+
+def _softmax_pool_bwd(beta, res, g):
+    msgs, weights, out = res
+    grad = weights * (1.0 + beta * (msgs - out[:, None])) * g[:, None]
+    return grad, jnp.zeros_like(msgs)
+
+
+softmax_pool.defvjp(_softmax_pool_fwd, _softmax_pool_bwd)
 
 
 # --------------------------------------------------------------------------- the processor

@@ -11,7 +11,9 @@ Here the models of all seeds and variants advance together:
   a second ``vmap`` runs the seeds on their own data streams;
 * a compiled chunk runs ``rounds`` x ``len(sizes)`` updates as a ``lax.scan`` over rounds, each
   round one update per training size (sizes have their own shapes inside one program);
-* hint axes are padded per size to the running maximum, so a chunk compiles once per shape;
+* hint axes are padded per size to the running maximum, so a chunk compiles once per shape, and
+  the hint steps past a batch's longest trajectory are skipped (``lax.cond``), so the padding costs
+  no compute: every update does the work of its own batch only;
 * validation scores every model in both evaluation modes (max aggregation, as in the authors'
   code, and the model's own training aggregation) and keeps the best parameters per mode.
 
@@ -65,7 +67,11 @@ class TrainConfig:
     encoder_init: str = "default"
     max_rounds_per_call: int = 25  # bounds the host memory of one chunk's batches
     hint_headroom: int = 2  # pad hints 2 steps past the sampler's estimate; a longer batch recompiles
-    remat: str = "auto"  # recompute hint steps in the backward pass: "auto" = for edge-pointer algorithms (FW)
+    # recompute each hint step in the backward pass instead of storing its activations: the same loss and gradients,
+    # and on CPU faster (a stored step's residuals cost more memory traffic than recomputing it: BF, n = 16, 4
+    # models: 152 vs 302 ms per update); "auto" = only for edge-pointer algorithms (FW), whose decoders hold
+    # (B, N, N, N, H) tensors
+    remat: str = "true"
 
     def validate(self) -> None:
         sizes = data_lib.train_sizes(self.algorithm, self.sizes)
@@ -99,9 +105,10 @@ def variant_arrays(names: Sequence[str]) -> VariantArrays:
 
 # --------------------------------------------------------------------------- pure steps
 
-def loss_fn(params, task, feedback, variant: model.Variant, config: model.ModelConfig, remat: bool = False
-            ) -> jax.Array:
-    preds = model.forward(params, task, feedback.features, config=config, variant=variant, remat=remat)
+def loss_fn(params, task, feedback, variant: model.Variant, config: model.ModelConfig, remat: bool = False,
+            active_steps: jax.Array | None = None) -> jax.Array:
+    preds = model.forward(params, task, feedback.features, config=config, variant=variant, remat=remat,
+                          active_steps=active_steps)
     return losses.total_loss(task, feedback, preds)
 
 
@@ -114,11 +121,15 @@ def uses_remat(setting: str, task: data_lib.Task) -> bool:
 
 def make_update(task: data_lib.Task, config: model.ModelConfig, optimizer: optax.GradientTransformation,
                 remat: bool = False):
-    """One Adam step of one model on one batch."""
+    """One Adam step of one model on one batch.
 
-    def update(params, opt_state, feedback, decay, softmax):
+    ``active_steps`` (optional, see :func:`model.needed_steps`) skips the hint steps past the batch's
+    longest trajectory: same loss and gradient, less work on a padded hint axis.
+    """
+
+    def update(params, opt_state, feedback, decay, softmax, active_steps=None):
         variant = model.Variant(decay=decay, softmax=softmax)
-        loss, grads = jax.value_and_grad(loss_fn)(params, task, feedback, variant, config, remat)
+        loss, grads = jax.value_and_grad(loss_fn)(params, task, feedback, variant, config, remat, active_steps)
         updates, opt_state = optimizer.update(grads, opt_state, params)
         return optax.apply_updates(params, updates), opt_state, loss
 
@@ -126,9 +137,9 @@ def make_update(task: data_lib.Task, config: model.ModelConfig, optimizer: optax
 
 
 def over_models(update):
-    """vmap over variants (shared batch), then over seeds (own batch)."""
-    over_v = jax.vmap(update, in_axes=(0, 0, None, 0, 0))
-    return jax.vmap(over_v, in_axes=(0, 0, 0, None, None))
+    """vmap over variants (shared batch), then over seeds (own batch); ``active_steps`` stays unbatched."""
+    over_v = jax.vmap(update, in_axes=(0, 0, None, 0, 0, None))
+    return jax.vmap(over_v, in_axes=(0, 0, 0, None, None, None))
 
 
 def make_chunk(task, config, optimizer, remat: bool = False):
@@ -147,8 +158,9 @@ def make_chunk(task, config, optimizer, remat: bool = False):
             (p, o), r = carry, xs[0]
             round_losses = []
             for j, fb in enumerate(xs[1]):  # one batch per size, each with its own (static) shape
-                def do(po, fb=fb):
-                    return update(po[0], po[1], fb, variants.decay, variants.softmax)
+                def do(po, fb=fb):  # every seed's batch runs to the longest trajectory of them all
+                    needed = model.needed_steps(fb.features.lengths)
+                    return update(po[0], po[1], fb, variants.decay, variants.softmax, needed)
 
                 def skip(po):
                     return po[0], po[1], jnp.full(loss_shape, jnp.nan)
