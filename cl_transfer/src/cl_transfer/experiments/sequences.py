@@ -17,7 +17,7 @@ import numpy as np
 
 from cl_transfer import plots
 from cl_transfer.configs import MAIN_LEARNERS, Config
-from cl_transfer.experiments.transfer_matrix import DATA_NOTE, PAPER
+from cl_transfer.experiments.transfer_matrix import PAPER, data_note
 from cl_transfer.learners import LEARNERS, run_sequences
 from cl_transfer.metrics import sequence_summary
 from cl_transfer.tasks import TARGETS, TASKS, sequence_tasks
@@ -175,5 +175,5 @@ def run(engine, cfg: Config, scale: str, out_dir: Path, progress=None) -> RunRec
                          "targets)", ["sequence", "chosen init"], rows)
     plots.sequence_bars(summary, list(cfg.learners), out_dir / "sequences.png")
     record.plots.append("sequences.png")
-    record.notes = DATA_NOTE
+    record.notes = data_note(cfg.tier)
     return record

