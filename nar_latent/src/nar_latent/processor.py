@@ -111,7 +111,7 @@ def layer_norm(p: dict[str, jax.Array], x: jax.Array, eps: float = 1e-5) -> jax.
 def sum_over(x: jax.Array, axis: int) -> jax.Array:
     """``jnp.sum(x, axis)`` as a chain of slice additions (one fused elementwise loop). XLA:CPU's fused
     multiply-reduce over a non-minor axis is up to ~30x slower once the trainer's two ``vmap`` axes make the
-    array 6-D or 7-D (6.4 vs 0.2 ms on the (1, 4, 16, 16, 16, 64) messages); the backward passes below use this."""
+    array 6-D or 7-D (6.4 vs 0.2 ms on the (1, 4, 16, 16, 16, 64) messages); the poolings and VJPs below use it."""
     out = jax.lax.index_in_dim(x, 0, axis, keepdims=False)
     for i in range(1, x.shape[axis]):
         out = out + jax.lax.index_in_dim(x, i, axis, keepdims=False)
