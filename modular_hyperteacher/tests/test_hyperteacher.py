@@ -71,6 +71,21 @@ def test_soft_targets_and_standardized_logits():
     assert 0.8 < float(jnp.mean(jnp.max(big.y_support, -1))) < 0.95
 
 
+@pytest.mark.parametrize("split", ["train", "ood", "ood_2", "ood_3", "ood_4"])
+def test_cached_standardization_gives_the_same_tasks(split):
+    """Per-code statistics looked up from the pools' cache = computed on the reference inputs per task."""
+    cached = HyperTeacher(HyperTeacherConfig(num_experts=4, num_hot=3, frac_ood=0.5))
+    fresh = HyperTeacher(HyperTeacherConfig(num_experts=4, num_hot=3, frac_ood=0.5, stats_cache_limit=0))
+    assert cached.stats_id is not None and fresh.stats_id is None
+    a, b = (t.sample(jax.random.PRNGKey(5), 16, 8, 8, split) for t in (cached, fresh))
+    np.testing.assert_array_equal(np.asarray(a.codes), np.asarray(b.codes))
+    for x, y in ((a.y_support, b.y_support), (a.y_query, b.y_query)):
+        np.testing.assert_allclose(np.asarray(x), np.asarray(y), rtol=1e-4, atol=1e-5)
+    mean, std = cached.code_stats(cached.tasks_id[3])
+    np.testing.assert_allclose(np.asarray(cached.stats_id[0][3]), np.asarray(mean), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(np.asarray(cached.stats_id[1][3]), np.asarray(std), rtol=1e-4, atol=1e-5)
+
+
 def test_bad_support_raises():
     with pytest.raises(ValueError, match="task_support"):
         split_tasks(HyperTeacherConfig(task_support="diagonal"))

@@ -100,3 +100,23 @@ def test_second_order_meta_gradient_matches_finite_differences(tasks):
             d = jnp.zeros_like(flat).at[i].set(1.0)
             fd = (loss(flat + 1e-6 * d) - loss(flat - 1e-6 * d)) / 2e-6
             assert float(g[i]) == pytest.approx(float(fd), rel=1e-4, abs=1e-9)
+
+
+@pytest.mark.parametrize("name", ["hnet_linear", "learned_init"])
+def test_remat_of_the_inner_steps_keeps_the_meta_gradient(name, tasks):
+    """inner_remat="dots" (recompute the elementwise residuals in the backward pass) = keeping them all."""
+    student = make_student(name, input_dim=16, output_dim=8, hidden_dim=16, num_hidden=3, num_modules=8)
+    cfg = dataclasses.replace(METHOD_DEFAULTS[name], inner_steps=4)
+    grads = {}
+    for remat in ("all", "dots"):
+        learner = MetaLearner(student, dataclasses.replace(cfg, inner_remat=remat))
+        meta = learner.init(jax.random.PRNGKey(0)).meta
+        grads[remat] = jax.jit(jax.grad(lambda m, lr=learner: lr.batch_loss(m, tasks, jax.random.PRNGKey(1))[0]))(meta)
+    for a, b in zip(jax.tree_util.tree_leaves(grads["all"]), jax.tree_util.tree_leaves(grads["dots"])):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-3, atol=1e-6)
+    assert any(float(jnp.max(jnp.abs(g))) > 0 for g in jax.tree_util.tree_leaves(grads["dots"]))
+
+
+def test_unknown_inner_remat_raises():
+    with pytest.raises(ValueError, match="inner_remat must be one of"):
+        MetaLearner(ScalarStudent(), MetaLearnerConfig(inner_remat="everything"))

@@ -21,13 +21,16 @@ def test_imports_and_configs_validate():
 
 @pytest.mark.smoke
 def test_tiny_meta_training_improves_ood_loss():
-    """hnet_linear on a 4-expert hyperteacher: OOD (held-out combinations) loss falls within 150 meta-steps."""
+    """hnet_linear on a 4-expert hyperteacher: OOD (held-out combinations) loss falls within 400 meta-steps.
+
+    (At 150 steps of 8 tasks the fall was within float-rounding noise of the 0.05 margin: 0.06 / 0.05 / -0.01 over
+    seeds 0-2; at 400 steps of 16 tasks it is 0.14 / 0.15 / 0.07.)"""
     from modular_hyperteacher.fewshot import FewshotConfig, run_fewshot
     from modular_hyperteacher.hyperteacher import HyperTeacher, HyperTeacherConfig
 
     teacher = HyperTeacher(HyperTeacherConfig(num_experts=4))
-    cfg = FewshotConfig(student="hnet_linear", hidden_dim=16, steps=150, meta_batch_size=8, shots_support=32,
-                        shots_query=32, eval_every=75, eval_tasks=32, eval_chunk=32, decode_tasks=32, seed=0)
+    cfg = FewshotConfig(student="hnet_linear", hidden_dim=16, steps=400, meta_batch_size=16, shots_support=32,
+                        shots_query=32, eval_every=200, eval_tasks=32, eval_chunk=32, decode_tasks=32, seed=0)
     out = run_fewshot(teacher, cfg)
     first, last = out["history"][0], out["history"][-1]
     assert last["ood_loss"] < first["ood_loss"] - 0.05

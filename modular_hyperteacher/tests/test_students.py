@@ -51,3 +51,20 @@ def test_linear_hypernetwork_generates_every_layer_with_biases():
 def test_unknown_student_raises():
     with pytest.raises(ValueError, match="student must be one of"):
         make_student("protonet", input_dim=16, output_dim=8, hidden_dim=16)
+
+
+def test_linear_bank_kernel_blocks_equal_slicing_the_generated_chunk():
+    """generate() multiplies the embedding by the kernel's weight and bias column blocks: the same layers as
+    slicing the bank's output chunk (weights first, then biases), with 1 / sqrt(fan_in) folded in."""
+    student = make_student("hnet_linear", input_dim=16, output_dim=8, hidden_dim=32, num_hidden=3, num_modules=12)
+    meta = jax.jit(student.init)(jax.random.PRNGKey(0))
+    fast = student.reset(meta)
+    layers = jax.jit(student.generate)(meta, fast)
+    expected = []
+    for name, (fan_in, fan_out) in (("input", (16, 32)), ("hidden", (32, 32)), ("output", (32, 8))):
+        chunks = student.banks[name].apply(meta["banks"][name], normalize_embedding(fast["emb"][name]))
+        expected += [(c[: fan_in * fan_out].reshape(fan_in, fan_out) / np.sqrt(fan_in), c[fan_in * fan_out:])
+                     for c in chunks]
+    for (w, b), (we, be) in zip(layers, expected, strict=True):
+        np.testing.assert_allclose(np.asarray(w), np.asarray(we), rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(np.asarray(b), np.asarray(be), rtol=1e-5, atol=1e-6)

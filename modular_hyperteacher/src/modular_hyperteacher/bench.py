@@ -27,6 +27,8 @@ import textwrap
 import time
 from pathlib import Path
 
+import numpy as np
+
 PRESETS = {
     "cpu": {"experts": 8, "meta_batch": 32, "shots": 64, "hidden": {"hnet_linear": 32, "hnet_deepmlp": 32,
                                                                      "anil": 512, "learned_init": 128}},
@@ -114,14 +116,17 @@ def _reference_cmd(python: str, tmp: str, preset: dict, name: str, steps: int) -
     return cmd
 
 
-def time_reference(preset: dict, names: list[str], python: str, ref_dir: Path, steps: int) -> dict:
+def time_reference(preset: dict, names: list[str], python: str, ref_dir: Path, steps: int, repeats: int = 1
+                   ) -> dict:
     """Reference steps/s from the wall-time difference of two ``run_fewshot.py`` runs of ``steps`` and
     ``3 * steps`` outer steps.
 
     Everything else in a run (imports, compilation, the evaluations at its first and last step) is the same in
     both, so the difference is the cost of ``2 * steps`` meta-steps. Its own progress bar cannot be used: its
     training loop never waits for a step to finish (JAX dispatches asynchronously), so the bar shows how fast
-    steps are queued, not computed. With ``3 * steps`` <= 1000 neither run hits its periodic evaluation."""
+    steps are queued, not computed. With ``3 * steps`` <= 1000 neither run hits its periodic evaluation.
+    ``repeats`` pairs of runs per student: the median of their steps/s (a run's speed varies from process to
+    process on 2 cores); every pair's figure is returned under ``"<name> pairs"``."""
     if not 1 <= steps <= MAX_REFERENCE_STEPS:
         raise ValueError(f"reference steps must be in [1, {MAX_REFERENCE_STEPS}], got {steps}")
     out = {}
@@ -129,20 +134,24 @@ def time_reference(preset: dict, names: list[str], python: str, ref_dir: Path, s
         (Path(tmp) / "wandb.py").write_text(STUB_WANDB)
         env = {**os.environ, "PYTHONPATH": tmp, "WANDB_MODE": "offline"}
         for name in names:
-            wall = {}
-            for n in (steps, 3 * steps):
-                t0 = time.perf_counter()
-                proc = subprocess.run(_reference_cmd(python, tmp, preset, name, n), cwd=ref_dir, env=env,
-                                      capture_output=True, text=True)
-                wall[n] = time.perf_counter() - t0
-                if proc.returncode != 0:
-                    raise RuntimeError(f"reference run failed ({name}, {n} steps):\n{proc.stderr[-3000:]}")
-                print(f"reference {name}: {n} steps, {wall[n]:.1f} s wall", flush=True)
-            extra = wall[3 * steps] - wall[steps]
-            if extra <= 0:
-                raise RuntimeError(f"reference run of {name}: {3 * steps} steps not slower than {steps}; "
-                                   "raise --reference-steps")
-            out[name] = 2 * steps / extra
+            pairs = []
+            for _ in range(repeats):
+                wall = {}
+                for n in (steps, 3 * steps):
+                    t0 = time.perf_counter()
+                    proc = subprocess.run(_reference_cmd(python, tmp, preset, name, n), cwd=ref_dir, env=env,
+                                          capture_output=True, text=True)
+                    wall[n] = time.perf_counter() - t0
+                    if proc.returncode != 0:
+                        raise RuntimeError(f"reference run failed ({name}, {n} steps):\n{proc.stderr[-3000:]}")
+                    print(f"reference {name}: {n} steps, {wall[n]:.1f} s wall", flush=True)
+                extra = wall[3 * steps] - wall[steps]
+                if extra <= 0:
+                    raise RuntimeError(f"reference run of {name}: {3 * steps} steps not slower than {steps}; "
+                                       "raise --reference-steps")
+                pairs.append(2 * steps / extra)
+            out[name] = float(np.median(pairs))
+            out[f"{name} pairs"] = pairs
     return out
 
 
@@ -158,13 +167,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reference-python", default=None, help="python of an environment that runs the reference")
     parser.add_argument("--reference-steps", type=int, default=100,
                         help="the reference runs N and 3N outer steps; steps/s = 2N / (wall-time difference)")
+    parser.add_argument("--reference-repeats", type=int, default=1,
+                        help="pairs of reference runs per student; the median steps/s is reported")
     parser.add_argument("--reference-students", nargs="+", default=None,
                         choices=STUDENTS,
                         help="students to time on the reference (default: --students)")
     parser.add_argument("--out", type=Path, default=None, help="write the figures as JSON here")
     args = parser.parse_args(argv)
-    if args.steps < 1 or args.repeats < 1:
-        parser.error("--steps and --repeats must be >= 1")
+    if args.steps < 1 or args.repeats < 1 or args.reference_repeats < 1:
+        parser.error("--steps, --repeats and --reference-repeats must be >= 1")
     if not 1 <= args.reference_steps <= MAX_REFERENCE_STEPS:
         parser.error(f"--reference-steps must be in [1, {MAX_REFERENCE_STEPS}] (the reference evaluates every 1000 "
                      f"steps), got {args.reference_steps}")
@@ -181,9 +192,11 @@ def main(argv: list[str] | None = None) -> int:
     result = {"preset": args.preset, "config": preset, "ours_steps_per_s": ours}
     if args.reference_dir is not None:
         ref = time_reference(preset, args.reference_students or args.students, args.reference_python,
-                             args.reference_dir, args.reference_steps)
+                             args.reference_dir, args.reference_steps, args.reference_repeats)
         result["reference_steps_per_s"] = ref
         for name, sps in ref.items():
+            if name.endswith(" pairs"):
+                continue
             mine = next(v for k, v in ours.items() if k.split(" ")[0] == name)
             print(f"reference {name:<42} {sps:>9.3f} ours/reference {mine / sps:.2f}x")
     if args.out:

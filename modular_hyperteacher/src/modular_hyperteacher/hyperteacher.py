@@ -5,7 +5,10 @@ A teacher MLP 16 -> 32 -> 32 -> 32 -> 8 (ReLU, bias-free, weights drawn from a t
 from the task code: one k-hot vector over E experts per generated layer (entries 1), flattened to 2E and mapped
 by one bias-free linear map to all hidden weights (the reference's shipped ``chunking=False``), i.e. 2E effective
 modules. Targets are soft: the teacher's logits, standardized per task and output unit over 1000 fixed
-reference inputs, through softmax(. / 0.1). Inputs are uniform on [-1, 1]^16.
+reference inputs, through softmax(. / 0.1). Inputs are uniform on [-1, 1]^16. These statistics depend on the
+code only, so for discrete codes they are computed once per code of the ID and OOD pools (``stats_cache_limit``)
+and looked up when sampling, instead of running the teacher on the 1000 reference inputs for every sampled task
+(same targets; the reference recomputes them per task).
 
 Module combinations are split into in-distribution (ID, used for meta-training) and out-of-distribution (OOD)
 ones by a *task support*:
@@ -21,6 +24,7 @@ ones by a *task support*:
 from __future__ import annotations
 
 import dataclasses
+import functools
 import itertools
 import math
 from typing import NamedTuple
@@ -48,6 +52,7 @@ class HyperTeacherConfig:
     continuous_combinations: bool = False
     task_support: str = "random"
     seed: int = 2023
+    stats_cache_limit: int = 20_000  # cache the standardization statistics of at most this many pool codes
 
     @property
     def num_generated(self) -> int:
@@ -130,6 +135,37 @@ def _truncated_normal(rng: jax.Array, shape: tuple[int, ...], stddev: float = 1.
     return jax.random.truncated_normal(rng, -2.0, 2.0, shape) * (stddev / 0.87962566103423978)
 
 
+def _hidden_weights(cfg: HyperTeacherConfig, generator: jax.Array, code: jax.Array) -> jax.Array:
+    h = cfg.hidden_dim
+    return (code.reshape(-1) @ generator).reshape(cfg.num_generated, h, h)
+
+
+def _logits(cfg: HyperTeacherConfig, weights: tuple[jax.Array, jax.Array, jax.Array], code: jax.Array,
+            x: jax.Array) -> jax.Array:
+    w_input, generator, w_output = weights
+    hid = jax.nn.relu(x @ w_input / math.sqrt(cfg.input_dim))
+    for w in _hidden_weights(cfg, generator, code):
+        hid = jax.nn.relu(hid @ w / math.sqrt(cfg.hidden_dim))
+    return hid @ w_output / math.sqrt(cfg.hidden_dim)
+
+
+def _code_stats(cfg: HyperTeacherConfig, weights: tuple[jax.Array, jax.Array, jax.Array],
+                reference_inputs: jax.Array, code: jax.Array) -> tuple[jax.Array, jax.Array]:
+    ref = _logits(cfg, weights, code, reference_inputs)
+    return ref.mean(0), ref.std(0)
+
+
+@functools.partial(jax.jit, static_argnums=0)
+def _pool_stats(cfg: HyperTeacherConfig, weights: tuple[jax.Array, jax.Array, jax.Array],
+                reference_inputs: jax.Array, codes: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """Per-code (mean, std) of the logits on the reference inputs for a pool of codes, 64 codes at a time."""
+    n, chunk = codes.shape[0], 64
+    padded = jnp.concatenate([codes, jnp.zeros((-n % chunk, *codes.shape[1:]), codes.dtype)])
+    per_code = jax.vmap(lambda c: _code_stats(cfg, weights, reference_inputs, c))
+    mean, std = jax.lax.map(per_code, padded.reshape(-1, chunk, *codes.shape[1:]))
+    return mean.reshape(-1, mean.shape[-1])[:n], std.reshape(-1, std.shape[-1])[:n]
+
+
 class HyperTeacher:
     """Teacher weights, ID/OOD splits and the (jit-able) task sampler for one :class:`HyperTeacherConfig`."""
 
@@ -152,6 +188,10 @@ class HyperTeacher:
         # one linear map from the flattened (layers * E) code to all generated hidden weights
         self.generator = _truncated_normal(rng_gen, (cfg.num_generated * cfg.num_experts, cfg.num_generated * h * h))
         self.reference_inputs = jax.random.uniform(fixed, (1000, d), minval=-1.0, maxval=1.0)
+        self.stats_id = self.stats_ood = None  # per pool code: (mean, std) of the logits on the reference inputs
+        cacheable = cfg.normalize_classifier and not cfg.continuous_combinations
+        if cacheable and len(self.tasks_id_np) + len(self.tasks_ood_np) <= cfg.stats_cache_limit:
+            self.stats_id, self.stats_ood = self.reference_stats(self.tasks_id), self.reference_stats(self.tasks_ood)
 
     @property
     def num_effective_modules(self) -> int:
@@ -159,41 +199,61 @@ class HyperTeacher:
 
     def hidden_weights(self, code: jax.Array) -> jax.Array:
         """(layers, E) code -> (layers, H, H) generated hidden weights (linear in the code)."""
-        h = self.cfg.hidden_dim
-        return (code.reshape(-1) @ self.generator).reshape(self.cfg.num_generated, h, h)
+        return _hidden_weights(self.cfg, self.generator, code)
 
     def logits(self, code: jax.Array, x: jax.Array) -> jax.Array:
         """Teacher logits for one task; reparametrized layers (1/sqrt(fan_in) in the forward pass)."""
-        cfg = self.cfg
-        hid = jax.nn.relu(x @ self.w_input / math.sqrt(cfg.input_dim))
-        for w in self.hidden_weights(code):
-            hid = jax.nn.relu(hid @ w / math.sqrt(cfg.hidden_dim))
-        return hid @ self.w_output / math.sqrt(cfg.hidden_dim)
+        return _logits(self.cfg, self.weights, code, x)
 
-    def targets(self, code: jax.Array, x: jax.Array) -> jax.Array:
-        """Soft targets: logits standardized per unit over the reference inputs, softmax(. / temperature)."""
+    @property
+    def weights(self) -> tuple[jax.Array, jax.Array, jax.Array]:
+        return self.w_input, self.generator, self.w_output
+
+    def code_stats(self, code: jax.Array) -> tuple[jax.Array, jax.Array]:
+        """Mean and standard deviation per output unit of one code's logits on the reference inputs."""
+        return _code_stats(self.cfg, self.weights, self.reference_inputs, code)
+
+    def reference_stats(self, codes: jax.Array) -> tuple[jax.Array, jax.Array]:
+        """:meth:`code_stats` of every code of a pool."""
+        return _pool_stats(self.cfg, self.weights, self.reference_inputs, codes)
+
+    def targets(self, code: jax.Array, x: jax.Array,
+                stats: tuple[jax.Array, jax.Array] | None = None) -> jax.Array:
+        """Soft targets: logits standardized per unit over the reference inputs, softmax(. / temperature).
+        ``stats``: the code's cached :meth:`code_stats` (computed here when None)."""
         logits = self.logits(code, x)
         if self.cfg.normalize_classifier:
-            ref = self.logits(code, self.reference_inputs)
-            logits = (logits - ref.mean(0)) / ref.std(0)
+            mean, std = self.code_stats(code) if stats is None else stats
+            logits = (logits - mean) / std
         return jax.nn.softmax(logits / self.cfg.targets_temperature, axis=-1)
 
     def sample_codes(self, rng: jax.Array, num_tasks: int, split: str) -> jax.Array:
         """Codes of ``num_tasks`` tasks from ``split``: "train"/"test" (ID), "ood", or "ood_k" (every layer
         k-hot: the OOD combinations of hotness k when k <= num_hot, any k experts per layer otherwise)."""
+        return self._sample_codes_and_stats(rng, num_tasks, split)[0]
+
+    def _sample_codes_and_stats(self, rng: jax.Array, num_tasks: int, split: str
+                                ) -> tuple[jax.Array, tuple[jax.Array, jax.Array] | None]:
+        """Codes and, where cached, their standardization statistics (None otherwise)."""
         cfg = self.cfg
         rng_task, rng_w = jax.random.split(rng)
+        stats = None
         if split in ("train", "test", "ood"):
-            pool = self.tasks_ood if split == "ood" else self.tasks_id
-            codes = pool[jax.random.randint(rng_task, (num_tasks,), 0, len(pool))]
+            pool, pool_stats = (self.tasks_ood, self.stats_ood) if split == "ood" else (self.tasks_id, self.stats_id)
+            rows = jax.random.randint(rng_task, (num_tasks,), 0, len(pool))
+            codes = pool[rows]
+            if pool_stats is not None:
+                stats = (pool_stats[0][rows], pool_stats[1][rows])
         elif split.startswith("ood_"):
             k = int(split.split("_")[1])
             if k <= cfg.num_hot:
-                pool_np = self.tasks_ood_np[np.all(self.tasks_ood_np.sum(-1) == k, axis=1)]
-                if len(pool_np) == 0:
+                pool_rows = np.flatnonzero(np.all(self.tasks_ood_np.sum(-1) == k, axis=1))
+                if len(pool_rows) == 0:
                     raise ValueError(f"no OOD task has {k} experts in every layer")
-                pool = jnp.asarray(pool_np)
-                codes = pool[jax.random.randint(rng_task, (num_tasks,), 0, len(pool))]
+                rows = jnp.asarray(pool_rows)[jax.random.randint(rng_task, (num_tasks,), 0, len(pool_rows))]
+                codes = self.tasks_ood[rows]
+                if self.stats_ood is not None:
+                    stats = (self.stats_ood[0][rows], self.stats_ood[1][rows])
             elif k <= cfg.num_experts:
                 keys = jax.random.split(rng_task, num_tasks * cfg.num_generated)
                 scores = jax.vmap(lambda r: jax.random.uniform(r, (cfg.num_experts,)))(keys)
@@ -207,14 +267,14 @@ class HyperTeacher:
             w = jax.random.exponential(rng_w, codes.shape) * codes
             w = w / (jnp.sum(w, axis=-1, keepdims=True) + 1.0)
             codes = (0.5 * w + 0.5) * codes
-        return codes
+        return codes, stats
 
     def sample(self, rng: jax.Array, num_tasks: int, shots_support: int, shots_query: int, split: str) -> TaskBatch:
         """A batch of tasks, support and query shots drawn i.i.d. from U[-1, 1]^16 (jit-able, static sizes)."""
         rng_codes, rng_x = jax.random.split(rng)
-        codes = self.sample_codes(rng_codes, num_tasks, split)
+        codes, stats = self._sample_codes_and_stats(rng_codes, num_tasks, split)
         shots = shots_support + shots_query
         x = jax.random.uniform(rng_x, (num_tasks, shots, self.cfg.input_dim), minval=-1.0, maxval=1.0)
-        y = jax.vmap(self.targets)(codes, x)
+        y = jax.vmap(self.targets)(codes, x, stats)
         return TaskBatch(x[:, :shots_support], y[:, :shots_support], x[:, shots_support:], y[:, shots_support:],
                          codes)

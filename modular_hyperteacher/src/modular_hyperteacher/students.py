@@ -86,10 +86,12 @@ class MLP(nn.Module):
         return x
 
 
-def target_forward(layers: list[tuple[jax.Array, jax.Array]], x: jax.Array) -> jax.Array:
-    """Reparametrized MLP: x @ w / sqrt(fan_in) + b, ReLU between layers, none after the last."""
+def target_forward(layers: list[tuple[jax.Array, jax.Array]], x: jax.Array, *, prescaled: bool = False
+                   ) -> jax.Array:
+    """Reparametrized MLP: x @ w / sqrt(fan_in) + b, ReLU between layers, none after the last
+    (``prescaled``: the weights already carry the 1 / sqrt(fan_in))."""
     for i, (w, b) in enumerate(layers):
-        x = x @ w / math.sqrt(w.shape[0]) + b
+        x = x @ w + b if prescaled else x @ w / math.sqrt(w.shape[0]) + b
         if i < len(layers) - 1:
             x = jax.nn.relu(x)
     return x
@@ -139,21 +141,31 @@ class HypernetworkStudent:
         return fast
 
     def generate(self, meta: Params, fast: Params) -> list[tuple[jax.Array, jax.Array]]:
-        """Target-network layers [(w, b), ...] from the (normalized) embeddings."""
+        """Target-network layers [(w / sqrt(fan_in), b), ...] from the (normalized) embeddings."""
         d, h, o = self.input_dim, self.hidden_dim, self.output_dim
         shapes = {"input": (d, h), "hidden": (h, h), "output": (h, o)}
         layers = []
         for name in ("input", "hidden", "output"):
             if name not in self.banks:
                 continue
-            chunks = self.banks[name].apply(meta["banks"][name], normalize_embedding(fast["emb"][name]))
+            emb = normalize_embedding(fast["emb"][name])
             fan_in, fan_out = shapes[name]
-            for c in chunks:
-                layers.append((c[: fan_in * fan_out].reshape(fan_in, fan_out), c[fan_in * fan_out:]))
+            if isinstance(self.banks[name], LinearBank):
+                # weights and biases from the two column blocks of the bank's kernel: the same chunk as
+                # bank(emb), without slicing it (whose backward pass pads every chunk's cotangent)
+                kernel = meta["banks"][name]["params"]["Dense_0"]["kernel"]
+                # the 1 / sqrt(fan_in) of the forward pass folded into the (task-independent) kernel
+                ws = (emb @ (kernel[:, : fan_in * fan_out] / math.sqrt(fan_in))).reshape(-1, fan_in, fan_out)
+                bs = emb @ kernel[:, fan_in * fan_out:]
+            else:
+                chunks = self.banks[name].apply(meta["banks"][name], emb)
+                ws = chunks[:, : fan_in * fan_out].reshape(-1, fan_in, fan_out) / math.sqrt(fan_in)
+                bs = chunks[:, fan_in * fan_out:]
+            layers.extend(zip(ws, bs))
         return layers
 
     def apply(self, meta: Params, fast: Params, x: jax.Array) -> jax.Array:
-        out = target_forward(self.generate(meta, fast), x)
+        out = target_forward(self.generate(meta, fast), x, prescaled=True)
         return out + fast["bias"] if self.fast_bias else out
 
 
