@@ -166,6 +166,11 @@ def _pool_stats(cfg: HyperTeacherConfig, weights: tuple[jax.Array, jax.Array, ja
     return mean.reshape(-1, mean.shape[-1])[:n], std.reshape(-1, std.shape[-1])[:n]
 
 
+def _take_rows(stats: tuple[jax.Array, jax.Array] | None, rows: jax.Array) -> tuple[jax.Array, jax.Array] | None:
+    """The cached (mean, std) of the sampled pool rows; None when the pool has no cache."""
+    return None if stats is None else (stats[0][rows], stats[1][rows])
+
+
 class HyperTeacher:
     """Teacher weights, ID/OOD splits and the (jit-able) task sampler for one :class:`HyperTeacherConfig`."""
 
@@ -242,8 +247,7 @@ class HyperTeacher:
             pool, pool_stats = (self.tasks_ood, self.stats_ood) if split == "ood" else (self.tasks_id, self.stats_id)
             rows = jax.random.randint(rng_task, (num_tasks,), 0, len(pool))
             codes = pool[rows]
-            if pool_stats is not None:
-                stats = (pool_stats[0][rows], pool_stats[1][rows])
+            stats = _take_rows(pool_stats, rows)
         elif split.startswith("ood_"):
             k = int(split.split("_")[1])
             if k <= cfg.num_hot:
@@ -252,8 +256,7 @@ class HyperTeacher:
                     raise ValueError(f"no OOD task has {k} experts in every layer")
                 rows = jnp.asarray(pool_rows)[jax.random.randint(rng_task, (num_tasks,), 0, len(pool_rows))]
                 codes = self.tasks_ood[rows]
-                if self.stats_ood is not None:
-                    stats = (self.stats_ood[0][rows], self.stats_ood[1][rows])
+                stats = _take_rows(self.stats_ood, rows)
             elif k <= cfg.num_experts:
                 keys = jax.random.split(rng_task, num_tasks * cfg.num_generated)
                 scores = jax.vmap(lambda r: jax.random.uniform(r, (cfg.num_experts,)))(keys)
