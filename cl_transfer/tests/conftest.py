@@ -20,3 +20,11 @@ def cache_dir(tmp_path_factory):
     path = tmp_path_factory.mktemp("cl_transfer_cache")
     os.environ["CL_TRANSFER_CACHE"] = str(path)
     return path
+
+
+@pytest.fixture(scope="module")
+def suite():
+    """Two generated tasks tokenised for the tiny engine of ``tiny_engine.py``."""
+    from tiny_engine import task_tensors
+
+    return {n: task_tensors(n) for n in ("SPUR-a", "DIG-seven")}

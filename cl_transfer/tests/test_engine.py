@@ -5,36 +5,8 @@ import dataclasses
 import pytest
 import torch
 from cl_transfer.learners import LEARNERS, run_sequences
-from cl_transfer.training import BASE_ID, Budget, Engine, Run, RunStore, TaskTensors, stream_indices
-
-from cl_transfer import models, tasks
-
-TINY = models.TinyBertConfig(hidden=16, layers=1, heads=2, ffn=32, max_len=24)
-
-
-SIZES = tasks.SplitSizes(160, 32, 200)
-
-
-def _task(name, sizes=SIZES):
-    vocab = models.WordVocab()
-    rows = tasks.generate_rows(tasks.TASKS[name], sizes)
-    enc = {}
-    for split in tasks.SPLITS:
-        ids = torch.tensor([vocab.encode(r["text"].split(" ")) for r in rows[split]])
-        enc[split] = (ids, torch.tensor([r["label"] for r in rows[split]]))
-    return TaskTensors(name, True, *enc["train"], *enc["dev"], *enc["test"], digest=name)
-
-
-@pytest.fixture(scope="module")
-def suite():
-    return {n: _task(n) for n in ("SPUR-a", "DIG-seven")}
-
-
-def _engine(suite, store=None, **budget):
-    model = models.build_tiny_classifier(TINY, len(models.WordVocab()), seed=0)
-    base = {k: v.clone() for k, v in model.state_dict().items()}
-    b = Budget(source_steps=budget.get("steps", 12), source_lr=budget.get("lr", 3e-3), source_batch=8)
-    return Engine(model, base, "test-base", suite, b, store or RunStore(None), max_parallel=8)
+from cl_transfer.training import BASE_ID, Run, RunStore, stream_indices
+from tiny_engine import tiny_engine as _engine
 
 
 def test_stream_depends_only_on_task_and_seed_and_probes_are_prefixes():

@@ -73,9 +73,18 @@ def test_reproduce_end_to_end_tiny(tmp_path):
             "C7-compute"} <= ids
     table = seq["tables"][0]
     assert "memory-constrained?" in table["columns"] and "compute-constrained?" in table["columns"]
+    first_steps = seq["metrics"]["steps_trained"]
     again = _reproduce(*args, "--only", "sequences", env=env)  # memoised: a re-run trains nothing
     assert again.returncode == 0
     assert json.loads((tmp_path / "out" / "sequences.json").read_text())["metrics"]["steps_trained"] == 0
+    # the GPU-time estimate replays the plan from the store: the model-steps a fresh run trained, exactly
+    est = subprocess.run([sys.executable, "-m", "cl_transfer.gpu_estimate", *args[:4], *args[6:], "--out",
+                          str(tmp_path / "est")], capture_output=True, text=True, env=env)
+    assert est.returncode == 0, est.stderr[-3000:]
+    record = json.loads((tmp_path / "est" / "gpu_estimate.json").read_text())["metrics"]["estimate"]
+    matrix_steps = 2 * 2 * 3 + 2 * 2 * 3 + 2 * 2 * 2 * 3  # sources and targets from θ₀, then every pair; 2 seeds
+    assert record["model_steps"] == matrix_steps + first_steps
+    assert record["total_s"] > record["set_up_s"] > 0
 
 
 def test_readme_lists_claims():

@@ -178,21 +178,29 @@ class Engine:
         return self.base_state if ckpt_id == BASE_ID else self.store.state(ckpt_id)
 
     # -- running
-    def run(self, runs: Sequence[Run]) -> list[RunResult]:
-        """Results for ``runs`` in order; missing ones are trained, grouped by (steps, lr, batch) and vmapped."""
-        keys = [self.key(r) for r in runs]
+    def chunks(self, runs: Sequence[Run], done: Callable[[str], bool]
+               ) -> list[tuple[tuple[int, float, int], list[tuple[str, Run]]]]:
+        """The stacked groups that training ``runs`` takes: the runs whose key is not ``done`` (deduplicated),
+        grouped by (steps, lr, batch) and cut into chunks of at most ``max_parallel`` runs."""
         todo: dict[str, Run] = {}
-        for k, r in zip(keys, runs):
-            if k not in todo and self.store.get(k) is None:
+        for r in runs:
+            k = self.key(r)
+            if k not in todo and not done(k):
                 todo[k] = r
         groups: dict[tuple, list[tuple[str, Run]]] = defaultdict(list)
         for k, r in todo.items():
             groups[(r.steps, *self._hparams(r.task))].append((k, r))
-        chunks = [(g, items[i:i + self.max_parallel]) for g, items in groups.items()
-                  for i in range(0, len(items), self.max_parallel)]
+        return [(g, items[i:i + self.max_parallel]) for g, items in groups.items()
+                for i in range(0, len(items), self.max_parallel)]
+
+    def run(self, runs: Sequence[Run]) -> list[RunResult]:
+        """Results for ``runs`` in order; missing ones are trained, grouped by (steps, lr, batch) and vmapped."""
+        keys = [self.key(r) for r in runs]
+        chunks = self.chunks(runs, lambda k: self.store.get(k) is not None)
         it: Iterable = chunks
         if self.progress is not None and len(chunks) > 1:
-            it = self.progress(chunks, desc=f"fine-tuning {len(todo)} runs", total=len(chunks))
+            n_runs = sum(len(c) for _, c in chunks)
+            it = self.progress(chunks, desc=f"fine-tuning {n_runs} runs", total=len(chunks))
         for (steps, lr, batch), chunk in it:
             self._train_chunk(chunk, steps, lr, batch)
         return [self.store.get(k) for k in keys]  # type: ignore[misc]
@@ -244,6 +252,21 @@ class Engine:
             acc_sum = acc_sum + (logits.argmax(-1) == yb).sum(1)
         return loss_sum / len(x), acc_sum.float() / len(x)
 
+    @staticmethod
+    def eval_plan(chunk: Sequence[tuple[str, Run]]) -> list[tuple[str, str, list[int]]]:
+        """(task, split, indices into ``chunk``) evaluated after training a chunk: the models that share a task
+        share its inputs; every run is scored on dev, kept runs also on test."""
+        by_task: dict[str, list[int]] = defaultdict(list)
+        for i, (_, r) in enumerate(chunk):
+            by_task[r.task].append(i)
+        plan = []
+        for task, ids in by_task.items():
+            plan.append((task, "dev", ids))
+            keep_ids = [i for i in ids if chunk[i][1].keep]
+            if keep_ids:
+                plan.append((task, "test", keep_ids))
+        return plan
+
     def _train_chunk(self, chunk: list[tuple[str, Run]], steps: int, lr: float, batch: int) -> None:
         dev = self.device
         inits = [self.checkpoint(r.init) for _, r in chunk]
@@ -257,23 +280,18 @@ class Engine:
         x_stream = torch.stack(xs, 1).to(dev)  # [steps, K, B, L]
         y_stream = torch.stack(ys, 1).to(dev)
         params, losses = self.train_stacked(params, x_stream, y_stream, lr)
-        # evaluate: models that share a task share its dev / test inputs
-        by_task: dict[str, list[int]] = defaultdict(list)
-        for i, (_, r) in enumerate(chunk):
-            by_task[r.task].append(i)
         dev_loss = torch.zeros(len(chunk))
         dev_acc = torch.zeros(len(chunk))
         test_acc = torch.full((len(chunk),), float("nan"))
-        for task, ids in by_task.items():
+        for task, split, ids in self.eval_plan(chunk):
             t = self.tasks[task]
             sub = {n: p[ids] for n, p in params.items()}
-            dl, da = self.evaluate_stacked(sub, t.dev_x.to(dev), t.dev_y.to(dev))
-            dev_loss[ids], dev_acc[ids] = dl.cpu(), da.cpu()
-            keep_ids = [i for i in ids if chunk[i][1].keep]
-            if keep_ids:
-                sub = {n: p[keep_ids] for n, p in params.items()}
+            if split == "dev":
+                dl, da = self.evaluate_stacked(sub, t.dev_x.to(dev), t.dev_y.to(dev))
+                dev_loss[ids], dev_acc[ids] = dl.cpu(), da.cpu()
+            else:
                 _, ta = self.evaluate_stacked(sub, t.test_x.to(dev), t.test_y.to(dev))
-                test_acc[keep_ids] = ta.cpu()
+                test_acc[ids] = ta.cpu()
         final = losses[-1].cpu() if steps else torch.full((len(chunk),), float("nan"))
         for i, (key, r) in enumerate(chunk):
             result = RunResult(key, float(dev_loss[i]), float(dev_acc[i]), float(test_acc[i]), float(final[i]))
