@@ -2,7 +2,8 @@
 
 quick: minutes on 2 CPU cores (Tier T, 3 seeds, four sequences, targets-only transfer matrix);
 full: about 45-75 min on 2 cores (Tier T, 10 seeds, five sequences incl. the long one, a 12 × 14 matrix on 3 seeds);
-gpu: Tier M (MiniLM from the wheel), sized for about 10 GPU minutes; untested here (no GPU in this session).
+gpu: Tier M (MiniLM from the wheel), sized for about 10 GPU minutes; never run on a GPU, its GPU time is estimated
+     by `python -m cl_transfer.gpu_estimate` (README).
 """
 
 from __future__ import annotations
