@@ -76,3 +76,13 @@ def test_estimate_sums_hand_computed_components():
     assert est["adam_memory_s"] == pytest.approx(11 * 100)  # 28 B per parameter and model-step at 28 B/s
     assert est["checkpoint_writes_s"] == pytest.approx(2 * 100 * 4 / 4.0)
     assert est["total_s"] == pytest.approx(1.0 + 4.0 + 0.75 + 489.0 + 1100 + 200)
+
+
+@pytest.mark.parametrize("flag, field", [(["--disk-bw", "0"], "'disk_bw'"), (["--device", "cuda"], "'device'")])
+def test_bad_estimate_settings_exit_2_naming_the_field(flag, field, capsys):
+    from cl_transfer import gpu_estimate
+    from repro_shared import cli
+
+    with pytest.raises(SystemExit) as e:
+        cli.run_main(gpu_estimate.main, gpu_estimate.build_parser(), flag)
+    assert e.value.code == 2 and field in capsys.readouterr().err

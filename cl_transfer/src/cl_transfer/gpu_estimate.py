@@ -68,7 +68,7 @@ class PlanRecorder:
 
     def run(self, runs: Sequence[Run]) -> list[RunResult]:
         eng = self.engine
-        missing = sorted({eng.key(r) for r in runs if eng.store.get(eng.key(r)) is None})
+        missing = sorted({k for k in map(eng.key, runs) if eng.store.get(k) is None})
         if missing:
             raise RuntimeError(f"{len(missing)} runs are not memoised (e.g. {missing[0]}): run the scale first, "
                                "then estimate")
@@ -184,10 +184,12 @@ def main(args: argparse.Namespace) -> int:
     from cl_transfer.suite import make_engine, needed_tasks
 
     cfg = resolve_config(args)
+    if args.device not in ("auto", "cpu"):  # the host floor and the set-up are timed on this machine's CPU
+        raise cli.ConfigError("device", args.device, "auto, cpu (on a GPU, run the scale and time it instead)")
+    for flag in ("flops_rate", "memory_bw", "disk_bw"):
+        if getattr(args, flag) <= 0:
+            raise cli.ConfigError(flag, getattr(args, flag), "a number > 0")
     rates = Rates(args.flops_rate, args.memory_bw, args.disk_bw)
-    for name in ("flops", "memory", "disk"):
-        if getattr(rates, name) <= 0:
-            raise cli.ConfigError(f"{name} rate", getattr(rates, name), "a number > 0")
     out = args.out or default_results_dir(__file__, args.scale)
     record = RunRecord(paper="arXiv:2307.05741", experiment="gpu_estimate", scale=args.scale,
                        config={**dataclasses.asdict(cfg), "rates": dataclasses.asdict(rates)}, seeds=list(cfg.seeds))
